@@ -1,0 +1,30 @@
+# CLIPPINGS (Arora, Yang, Jheng, Dell; arXiv 2304.03464) as a workflow: data, OCR, baselines,
+# pretraining, fine-tuning, embedding, linking, evaluation, report. See README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/ocr.smk"
+include: "rules/baselines.smk"
+include: "rules/pretrain.smk"
+include: "rules/finetune.smk"
+include: "rules/embed.smk"
+include: "rules/link.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,24 @@
+# Stage 3: string matching on the OCR text, the paper's baselines and character TF-IDF.
+
+
+rule string_baselines:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+    output:
+        top1="results/{dataset}/baselines/top1.csv",
+        predictions="results/{dataset}/baselines/predictions.csv",
+    params:
+        methods=config["baselines"]["methods"],
+        tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
+    log:
+        "logs/{dataset}/string_baselines.log",
+    benchmark:
+        "benchmarks/{dataset}/string_baselines.tsv"
+    threads: 8
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/baselines.yaml"
+    script:
+        "../workflow_scripts/run_baselines.py"

@@ -1,0 +1,149 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
+from clippings_wf.config_checks import check_config
+
+check_config(config)
+
+DATASETS = list(config["datasets"])
+OCR_CONDITIONS = ["noisy", "clean"]
+TRAINING = config["training"]
+SUPERVISED_VARIANTS = list(TRAINING["supervised"]["variants"])
+if TRAINING.get("unimodal_vision", True):
+    SUPERVISED_VARIANTS.append("unimodal_vision")
+# Every trained model that gets embedded and linked.
+LINKED_MODELS = ["selfsup"] + [f"sup_{v}" for v in SUPERVISED_VARIANTS]
+
+
+def variant_weight_of(variant):
+    if variant == "unimodal_vision":
+        return 1.0
+    return TRAINING["supervised"]["variants"][variant]
+
+# The table's model rows: which trained model, linked with which pooling weight w of the image embedding.
+MODEL_ROWS = [
+    {"method": "selfsup_vision", "model": "selfsup", "w": 1.0},
+    {"method": "selfsup_language", "model": "selfsup", "w": 0.0},
+    {"method": "selfsup_multimodal", "model": "selfsup", "w": 0.5},
+] + [{"method": f"sup_{v}", "model": f"sup_{v}", "w": variant_weight_of(v)} for v in SUPERVISED_VARIANTS]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    variant="|".join(SUPERVISED_VARIANTS),
+    model="|".join(LINKED_MODELS),
+
+
+def dataset_config(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def pretrained_warm_start():
+    """A pretrained CLIP replaces the synthetic tower warm-up (our stand-in for it)."""
+    return config["model"]["pretrained"] != "none"
+
+
+def selfsup_init(wildcards):
+    if pretrained_warm_start():
+        return []
+    return f"results/{wildcards.dataset}/models/warmup_text/model.pt"
+
+
+def finetune_init(wildcards):
+    # The unimodal baseline starts from a vision tower that never saw language.
+    if wildcards.variant == "unimodal_vision":
+        return f"results/{wildcards.dataset}/models/warmup_vision/model.pt"
+    return f"results/{wildcards.dataset}/models/selfsup/model.pt"
+
+
+def variant_weight(wildcards):
+    return variant_weight_of(wildcards.variant)
+
+
+def linked_model_files(wildcards):
+    return expand(
+        "results/{dataset}/embeddings/{model}.npz",
+        dataset=wildcards.dataset,
+        model=LINKED_MODELS,
+    )
+
+
+def training_metrics(wildcards):
+    stages = ["selfsup"] + [f"sup_{v}" for v in SUPERVISED_VARIANTS]
+    if not pretrained_warm_start():
+        stages = ["warmup_vision", "warmup_text"] + stages
+    return expand(
+        "results/{dataset}/models/{stage}/metrics.csv",
+        dataset=wildcards.dataset,
+        stage=stages,
+    )
+
+
+def all_targets():
+    return expand(
+        [
+            "results/{dataset}/tables/main_results.csv",
+            "results/{dataset}/tables/main_results.md",
+            "results/{dataset}/tables/main_results.tex",
+            "results/{dataset}/tables/reference_comparison.md",
+            "results/{dataset}/figures/main_results.png",
+            "results/{dataset}/figures/example_records.png",
+            "results/{dataset}/figures/training_curves.png",
+            "results/{dataset}/figures/retrieval_gallery.png",
+            "results/{dataset}/figures/embedding_map.png",
+        ],
+        dataset=DATASETS,
+    )
+
+
+def generate_params(wildcards):
+    return dataset_config(wildcards)["generate"]
+
+
+def synthetic_params(wildcards):
+    return dataset_config(wildcards)["synthetic"]
+
+
+def ocr_params(wildcards):
+    return dataset_config(wildcards)["ocr"]
+
+
+def training_inputs(wildcards):
+    return {
+        "manifest": f"results/{wildcards.dataset}/data/manifest.csv",
+        "views": f"results/{wildcards.dataset}/synthetic/views.parquet",
+        "vocab": f"results/{wildcards.dataset}/models/vocab.json",
+    }
+
+
+def stage_params(stage):
+    """The training stage's recipe from config.yaml, as one plain dict for workflow_scripts/train.py."""
+    supervised = TRAINING["supervised"]
+    recipes = {
+        "warmup_vision": {"objective": "views", "modality": "image", "data": "synthetic"}
+        | TRAINING["warmup_vision"],
+        "warmup_text": {"objective": "views", "modality": "text", "data": "synthetic"}
+        | TRAINING["warmup_text"],
+        "selfsup": {"objective": "clip", "data": "pool+synthetic"} | TRAINING["selfsup"],
+        "supcon_synthetic": {"objective": "supcon", "data": "synthetic", "temperature": supervised["temperature"]}
+        | supervised["synthetic"],
+        "supcon_labelled": {"objective": "supcon", "data": "labelled", "temperature": supervised["temperature"]}
+        | supervised["labelled"],
+    }
+
+    def params(wildcards):
+        recipe = dict(recipes[stage], stage=stage)
+        if "variant" in wildcards.keys():
+            recipe["w"] = variant_weight(wildcards)
+        return recipe
+
+    return params
+
+
+def multimodal_weight():
+    return TRAINING["supervised"]["variants"].get("multimodal", 0.5)

@@ -1,0 +1,25 @@
+# Stage 6: embed every evaluation record (validation and test queries, all references) with a trained model:
+# the image tower once, the text tower on each OCR condition.
+
+
+rule embed_records:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        model="results/{dataset}/models/{model}/model.pt",
+    output:
+        embeddings="results/{dataset}/embeddings/{model}.npz",
+    params:
+        device=config["model"]["device"],
+        batch_size=TRAINING["eval_batch_size"],
+    log:
+        "logs/{dataset}/embed_records_{model}.log",
+    benchmark:
+        "benchmarks/{dataset}/embed_records_{model}.tsv"
+    threads: 8
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/embed_records.py"

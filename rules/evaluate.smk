@@ -1,0 +1,60 @@
+# Stage 8: the paper's main table (rows = methods, columns = noisy / clean OCR) and its comparison
+# with the committed reference copy of the default run.
+
+
+rule main_table:
+    input:
+        baselines="results/{dataset}/baselines/top1.csv",
+        models="results/{dataset}/linking/top1.csv",
+        quality="results/{dataset}/data/ocr_quality.csv",
+    output:
+        csv=report(
+            "results/{dataset}/tables/main_results.csv",
+            caption="../report/main_results.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "main results (csv)"},
+        ),
+        md="results/{dataset}/tables/main_results.md",
+        tex="results/{dataset}/tables/main_results.tex",
+        figure=report(
+            "results/{dataset}/figures/main_results.png",
+            caption="../report/main_results_figure.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "figure": "top-1 accuracy"},
+        ),
+        figure_pdf="results/{dataset}/figures/main_results.pdf",
+    log:
+        "logs/{dataset}/main_table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/make_tables.py"
+
+
+rule compare_reference:
+    input:
+        table="results/{dataset}/tables/main_results.csv",
+    output:
+        comparison=report(
+            "results/{dataset}/tables/reference_comparison.md",
+            caption="../report/reference_comparison.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "comparison with the reference run"},
+        ),
+    params:
+        reference="results/reference/{dataset}/main_results.csv",
+        tolerance=0.03,
+    log:
+        "logs/{dataset}/compare_reference.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/compare_reference.py"

@@ -1,0 +1,53 @@
+# Stage 5: supervised contrastive fine-tuning (SupCon) of the pooled embedding normalize(w*img + (1-w)*txt),
+# first on synthetic renders (views of one name share a label), then on the labelled training split with
+# m records per entity per batch and hard negatives mined from the current model.
+
+
+rule supcon_synthetic:
+    input:
+        unpack(training_inputs),
+        init=finetune_init,
+    output:
+        model="results/{dataset}/models/sup_{variant}_synthetic/model.pt",
+        metrics="results/{dataset}/models/sup_{variant}_synthetic/metrics.csv",
+    params:
+        stage=stage_params("supcon_synthetic"),
+        model=config["model"],
+        training=TRAINING,
+    log:
+        "logs/{dataset}/supcon_synthetic_{variant}.log",
+    benchmark:
+        "benchmarks/{dataset}/supcon_synthetic_{variant}.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule supcon_labelled:
+    input:
+        unpack(training_inputs),
+        init="results/{dataset}/models/sup_{variant}_synthetic/model.pt",
+    output:
+        model="results/{dataset}/models/sup_{variant}/model.pt",
+        metrics="results/{dataset}/models/sup_{variant}/metrics.csv",
+    params:
+        stage=stage_params("supcon_labelled"),
+        model=config["model"],
+        training=TRAINING,
+    log:
+        "logs/{dataset}/supcon_labelled_{variant}.log",
+    benchmark:
+        "benchmarks/{dataset}/supcon_labelled_{variant}.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train.py"

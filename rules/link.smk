@@ -1,0 +1,26 @@
+# Stage 7: link each test query to its nearest reference (FAISS inner product on the pooled embedding),
+# for every table row: SelfSup, unimodal ViT and Sup variants, on both OCR conditions.
+
+
+rule link_records:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        embeddings=linked_model_files,
+    output:
+        top1="results/{dataset}/linking/top1.csv",
+        predictions="results/{dataset}/linking/predictions.csv",
+    params:
+        rows=MODEL_ROWS,
+        linking=config["linking"],
+    log:
+        "logs/{dataset}/link_records.log",
+    benchmark:
+        "benchmarks/{dataset}/link_records.tsv"
+    threads: 8
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/link_records.py"

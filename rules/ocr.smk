@@ -1,0 +1,30 @@
+# Stage 2: Tesseract OCR of every record, on the degraded crop (noisy) and on an undegraded render (clean).
+
+
+rule ocr_records:
+    input:
+        records="results/{dataset}/data/records.csv",
+        images="results/{dataset}/data/images",
+        clean_images="results/{dataset}/data/clean_images",
+    output:
+        manifest="results/{dataset}/data/manifest.csv",
+        quality=report(
+            "results/{dataset}/data/ocr_quality.csv",
+            caption="../report/ocr_quality.rst",
+            category="Data",
+            labels={"dataset": "{dataset}", "table": "OCR character error rate"},
+        ),
+    params:
+        ocr=ocr_params,
+    log:
+        "logs/{dataset}/ocr_records.log",
+    benchmark:
+        "benchmarks/{dataset}/ocr_records.tsv"
+    threads: 8
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/ocr_records.py"

@@ -1,0 +1,94 @@
+# Stage 4: pretraining. Tower warm-up on synthetic renders (stand-in for a pretrained CLIP), then the
+# paper's self-supervised image-OCR alignment with CLIP's symmetric InfoNCE.
+
+
+rule build_vocab:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        views="results/{dataset}/synthetic/views.parquet",
+    output:
+        vocab="results/{dataset}/models/vocab.json",
+    log:
+        "logs/{dataset}/build_vocab.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/build_vocab.py"
+
+
+rule warmup_vision:
+    input:
+        unpack(training_inputs),
+    output:
+        model="results/{dataset}/models/warmup_vision/model.pt",
+        metrics="results/{dataset}/models/warmup_vision/metrics.csv",
+    params:
+        stage=stage_params("warmup_vision"),
+        model=config["model"],
+        training=TRAINING,
+    log:
+        "logs/{dataset}/warmup_vision.log",
+    benchmark:
+        "benchmarks/{dataset}/warmup_vision.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule warmup_text:
+    input:
+        unpack(training_inputs),
+        init="results/{dataset}/models/warmup_vision/model.pt",
+    output:
+        model="results/{dataset}/models/warmup_text/model.pt",
+        metrics="results/{dataset}/models/warmup_text/metrics.csv",
+    params:
+        stage=stage_params("warmup_text"),
+        model=config["model"],
+        training=TRAINING,
+    log:
+        "logs/{dataset}/warmup_text.log",
+    benchmark:
+        "benchmarks/{dataset}/warmup_text.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule align_selfsup:
+    input:
+        unpack(training_inputs),
+        init=selfsup_init,
+    output:
+        model="results/{dataset}/models/selfsup/model.pt",
+        metrics="results/{dataset}/models/selfsup/metrics.csv",
+    params:
+        stage=stage_params("selfsup"),
+        model=config["model"],
+        training=TRAINING,
+    log:
+        "logs/{dataset}/align_selfsup.log",
+    benchmark:
+        "benchmarks/{dataset}/align_selfsup.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train.py"

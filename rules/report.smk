@@ -1,0 +1,81 @@
+# Stage 9: figures a reader would rather look at than read, all in `snakemake --report`.
+
+
+rule plot_examples:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+    output:
+        png=report(
+            "results/{dataset}/figures/example_records.png",
+            caption="../report/example_records.rst",
+            category="Data",
+            labels={"dataset": "{dataset}", "figure": "example records"},
+        ),
+        pdf="results/{dataset}/figures/example_records.pdf",
+    params:
+        seed=0,
+    log:
+        "logs/{dataset}/plot_examples.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/plot_examples.py"
+
+
+rule plot_training:
+    input:
+        metrics=training_metrics,
+    output:
+        png=report(
+            "results/{dataset}/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            labels={"dataset": "{dataset}", "figure": "training curves"},
+        ),
+    log:
+        "logs/{dataset}/plot_training.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/plot_training.py"
+
+
+rule plot_retrieval:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        embeddings="results/{dataset}/embeddings/sup_multimodal.npz",
+    output:
+        gallery=report(
+            "results/{dataset}/figures/retrieval_gallery.png",
+            caption="../report/retrieval_gallery.rst",
+            category="Linking",
+            labels={"dataset": "{dataset}", "figure": "retrieval gallery"},
+        ),
+        embedding_map=report(
+            "results/{dataset}/figures/embedding_map.png",
+            caption="../report/embedding_map.rst",
+            category="Linking",
+            labels={"dataset": "{dataset}", "figure": "embedding map"},
+        ),
+    params:
+        w=multimodal_weight(),
+        gallery_queries=config["report"]["gallery_queries"],
+        map_entities=config["report"]["map_entities"],
+    log:
+        "logs/{dataset}/plot_retrieval.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/plot_retrieval.py"

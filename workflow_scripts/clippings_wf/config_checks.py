@@ -1,0 +1,69 @@
+"""Checks on config.yaml that its JSON schema cannot express; they run before any job starts."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+
+OUR_MODEL_CONFIGS = Path(__file__).parent / "model_configs"
+DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def known_architectures() -> list[str]:
+    """Ours and open_clip's model configs, read from disk so the check needs no torch import."""
+    names = {p.stem for p in OUR_MODEL_CONFIGS.glob("*.json")}
+    spec = importlib.util.find_spec("open_clip")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            names |= {p.stem for p in (Path(folder) / "model_configs").glob("*.json")}
+    return sorted(names)
+
+
+def tessdata_dir() -> Path:
+    """Debian's Tesseract model folder: the first line of `tesseract --list-langs` names it."""
+    if shutil.which("tesseract"):
+        out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout
+        first = out.splitlines()[0] if out else ""
+        if '"' in first:
+            return Path(first.split('"')[1])
+    return DEFAULT_TESSDATA
+
+
+def installed_ocr_languages() -> list[str]:
+    return sorted(p.name.removesuffix(".traineddata") for p in tessdata_dir().glob("*.traineddata"))
+
+
+def check_config(config: dict) -> None:
+    problems = []
+    for name, dataset in config["datasets"].items():
+        gen = dataset.get("generate", {})
+        split = gen.get("split", {})
+        if split and abs(sum(split.values()) - 1.0) > 1e-6:
+            problems.append(f"datasets.{name}.generate.split: fractions must sum to 1, got {sum(split.values()):g}")
+        low, high = gen.get("queries_per_entity", [1, 3])
+        if low > high:
+            problems.append(f"datasets.{name}.generate.queries_per_entity: min {low} > max {high}")
+        languages = installed_ocr_languages()
+        for key in ("lang", "lang_vertical"):
+            lang = dataset.get("ocr", {}).get(key)
+            if lang and languages and lang not in languages:
+                problems.append(
+                    f"datasets.{name}.ocr.{key}: Tesseract language {lang!r} is not installed "
+                    f"(installed: {languages}; apt-get install tesseract-ocr-{lang.replace('_', '-')})"
+                )
+    model = config["model"]
+    architectures = known_architectures()
+    if model["architecture"] not in architectures:
+        problems.append(f"model.architecture: unknown {model['architecture']!r} (known: {', '.join(architectures)})")
+    pretrained = model["pretrained"]
+    looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+    if looks_like_path and not Path(pretrained).is_file():
+        problems.append(f"model.pretrained: checkpoint file {pretrained!r} does not exist")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))

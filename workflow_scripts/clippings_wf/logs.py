@@ -1,0 +1,30 @@
+"""Send a workflow step's stderr and logging to its rule's log file."""
+
+import logging
+import os
+import sys
+
+
+def start_step_log(snakemake, threads=None):
+    """Redirect stderr (tqdm bars, warnings, tracebacks) and logging to ``snakemake.log[0]``.
+
+    Also caps torch/BLAS threads at the rule's ``threads`` so concurrent jobs do not oversubscribe cores.
+    """
+    if snakemake.log:
+        stream = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
+        sys.stderr = stream
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    n = int(threads or getattr(snakemake, "threads", 1) or 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+    logging.getLogger("clippings_wf").info("step %s, threads=%d", snakemake.rule, n)

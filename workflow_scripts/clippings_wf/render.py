@@ -1,0 +1,152 @@
+"""Render firm names as grayscale line crops and degrade them like old scanned print (PIL + numpy only)."""
+
+import functools
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from . import vocab_ja
+
+BACKGROUND = 255
+INK = 0
+
+
+@functools.lru_cache(maxsize=256)
+def load_font(stem, size):
+    path, index = vocab_ja.font_path(stem)
+    return ImageFont.truetype(path, size, index=index)
+
+
+def _tight(img, margin):
+    """Crop to the ink and add a white margin (pixels)."""
+    box = Image.eval(img, lambda v: 255 - v).getbbox()
+    if box is not None:
+        img = img.crop(box)
+    out = Image.new("L", (img.width + 2 * margin, img.height + 2 * margin), BACKGROUND)
+    out.paste(img, (margin, margin))
+    return out
+
+
+def render_text(text, font_stem, size, vertical=False, margin=6):
+    """Dark text on white, tight crop plus ``margin``; vertical sets one character per row."""
+    font = load_font(font_stem, size)
+    if not vertical:
+        left, top, right, bottom = font.getbbox(text)
+        img = Image.new("L", (right - left + 4, bottom - top + 4), BACKGROUND)
+        ImageDraw.Draw(img).text((2 - left, 2 - top), text, font=font, fill=INK)
+        return _tight(img, margin)
+    cell = int(round(size * 1.08))  # a little leading between characters, as in vertical print
+    img = Image.new("L", (size + 8, cell * max(len(text), 1) + 8), BACKGROUND)
+    draw = ImageDraw.Draw(img)
+    for row, ch in enumerate(text):
+        left, top, right, bottom = font.getbbox(ch)
+        x = 4 + (size - (right - left)) / 2 - left
+        y = 4 + row * cell + (cell - (bottom - top)) / 2 - top
+        draw.text((x, y), ch, font=font, fill=INK)
+    return _tight(img, margin)
+
+
+def apply_legal_form(base_name, legal_form, position):
+    """Attach a legal form ("" = omitted) before or after the base name."""
+    if not legal_form:
+        return base_name
+    return legal_form + base_name if position == "before" else base_name + legal_form
+
+
+def apply_old_forms(text, rng, p):
+    """With probability ``p`` print the whole name in old character forms (會, 氣, 鐵...)."""
+    if p <= 0 or rng.random() >= p:
+        return text
+    table = vocab_ja.old_forms()
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def degrade(img, rng, severity):
+    """Scan-like damage scaled by ``severity`` in [0, 1]: ink bleed, skew, blur, resolution loss, contrast, noise."""
+    s = float(np.clip(severity, 0.0, 1.0))
+    if s == 0:
+        return img.copy()
+    w, h = img.size
+    if rng.random() < 0.6 * s:
+        img = img.filter(ImageFilter.MinFilter(3))  # ink spread: dark strokes thicken
+    angle = rng.uniform(-2.0, 2.0) * s
+    if abs(angle) > 0.1:
+        img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=BACKGROUND)
+    radius = rng.uniform(0.0, 1.3) * s
+    if radius > 0.2:
+        img = img.filter(ImageFilter.GaussianBlur(radius))
+    scale = 1.0 - rng.uniform(0.25, 0.6) * s
+    if scale < 0.95:
+        small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                           Image.Resampling.BILINEAR)
+        img = small.resize(img.size, Image.Resampling.BILINEAR)
+    arr = np.asarray(img, dtype=np.float32)
+    ink = rng.uniform(0, 110) * s
+    paper = 255 - rng.uniform(0, 45) * s
+    arr = ink + (paper - ink) * arr / 255.0  # contrast loss: grey ink on grey paper
+    arr += rng.normal(0.0, rng.uniform(0, 22) * s, size=arr.shape)
+    return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def sample_entity_legal_form(rng):
+    """The legal form a firm is registered under; most are 株式会社."""
+    if rng.random() < 0.8:
+        form = vocab_ja.KABUSHIKI
+    else:
+        form = vocab_ja.LEGAL_FORMS[1 + rng.integers(len(vocab_ja.LEGAL_FORMS) - 1)]
+    return form, ("before" if rng.random() < 0.5 else "after")
+
+
+def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_prob=0.05):
+    """A directory entry: Mincho, clean print, full legal form, mostly horizontal."""
+    form, position = legal_form
+    return dict(
+        style="reference",
+        font=vocab_ja.REFERENCE_FONTS[rng.integers(len(vocab_ja.REFERENCE_FONTS))],
+        size=int(rng.integers(30, 41)),
+        vertical=bool(rng.random() < vertical_fraction),
+        old_form_prob=old_form_prob,
+        severity=float(rng.uniform(0.0, 0.25)),
+        margin=int(rng.integers(3, 10)),
+        legal_form=form,
+        position=position,
+    )
+
+
+def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0.3, old_form_prob=0.3):
+    """A mention in another list: another font, heavier damage, vertical and old forms sometimes, legal-form variants."""
+    form, position = legal_form
+    fonts = [f for f in vocab_ja.QUERY_FONTS if f != reference_font]
+    vertical = bool(rng.random() < vertical_fraction)
+    if form == vocab_ja.KABUSHIKI:
+        variants = vocab_ja.KABUSHIKI_VARIANTS_VERTICAL if vertical else vocab_ja.KABUSHIKI_VARIANTS
+        form, position = variants[rng.integers(len(variants))]
+    elif rng.random() < 0.3:
+        form, position = "", ""
+    return dict(
+        style="query",
+        font=fonts[rng.integers(len(fonts))],
+        size=int(rng.integers(26, 41)),
+        vertical=vertical,
+        old_form_prob=old_form_prob,
+        severity=float(rng.uniform(0.35, 0.9)),
+        margin=int(rng.integers(2, 10)),
+        legal_form=form,
+        position=position,
+    )
+
+
+def render_view(base_name, style, rng):
+    """Render one record: returns (text, clean image, degraded image); both images share text, font, orientation."""
+    text = apply_old_forms(apply_legal_form(base_name, style["legal_form"], style["position"]), rng,
+                           style["old_form_prob"])
+    clean = render_text(text, style["font"], style["size"], style["vertical"], style["margin"])
+    return text, clean, degrade(clean, rng, style["severity"])
+
+
+def to_png(img):
+    """PNG bytes; PIL writes no timestamps, so equal images give equal bytes."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()

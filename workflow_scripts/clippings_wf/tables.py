@@ -1,0 +1,200 @@
+"""The paper's main results table (top-1 on noisy and clean OCR) and its CSV / Markdown / LaTeX writers."""
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Method keys used by the workflow -> the names printed in tables and figures.
+CLASSICAL_DISPLAY_NAMES = {
+    "levenshtein": "Levenshtein",
+    "stroke_ngram": "Stroke n-gram",
+    "jaro_winkler": "Jaro-Winkler",
+    "indel": "Indel ratio",
+    "partial_ratio": "Partial ratio",
+    "token_set_ratio": "Token-set ratio",
+    "tfidf_char": "Char TF-IDF (n-grams tuned)",
+}
+MODEL_DISPLAY_NAMES = {
+    "selfsup_multimodal": "SelfSup multimodal",
+    "unimodal_vit": "Unimodally pretrained ViT",
+    "sup_vision": "Sup vision",
+    "sup_language": "Sup language",
+    "sup_multimodal": "Sup multimodal",
+}
+DISPLAY_NAMES = {**CLASSICAL_DISPLAY_NAMES, **MODEL_DISPLAY_NAMES}
+
+# Paper (arXiv 2304.03464), Japanese firms, top-1 accuracy as (noisy OCR, clean OCR). Image-only models do not
+# read OCR, so their single number stands in both columns. Methods the paper did not run are absent (NaN).
+PAPER_NUMBERS: dict[str, tuple[float, float]] = {
+    "Levenshtein": (0.630, 0.731),
+    "Stroke n-gram": (0.689, 0.731),
+    "SelfSup multimodal": (0.845, 0.849),
+    "Unimodally pretrained ViT": (0.878, 0.878),
+    "Sup vision": (0.924, 0.924),
+    "Sup language": (0.790, 0.882),
+    "Sup multimodal": (0.937, 0.945),
+}
+
+OCR_CONDITIONS = ("noisy", "clean")
+HEADERS = {
+    "method": "Method",
+    "group": "Group",
+    "top1_noisy": "Top-1 noisy OCR",
+    "top1_clean": "Top-1 clean OCR",
+    "paper_noisy": "Paper noisy",
+    "paper_clean": "Paper clean",
+    "gain_noisy": "Gain noisy (pts)",
+    "gain_clean": "Gain clean (pts)",
+    "role": "Records",
+    "cer_noisy": "CER noisy OCR",
+    "cer_clean": "CER clean OCR",
+}
+
+
+def display_name(method: str) -> str:
+    return DISPLAY_NAMES.get(method, method)
+
+
+def main_results_table(
+    rows: pd.DataFrame, cer: pd.DataFrame | None = None, paper_numbers: Mapping | None = None
+) -> pd.DataFrame:
+    """One row per method, the paper's layout.
+
+    ``rows`` has columns method, ocr (noisy | clean), top1 and optionally group ("classical" for string
+    matching; missing group is inferred from the method key). ``cer`` is ``metrics.ocr_cer_table`` output.
+    Returns columns method, group, top1_noisy, top1_clean, paper_noisy, paper_clean, gain_noisy, gain_clean
+    (points over the best classical baseline of that column) and best_noisy, best_clean (that best baseline).
+    Classical rows come first in the paper's order, then the other rows in input order. The CER summary is
+    kept as a one-line footer in ``attrs["footer"]``, which ``write_table`` prints under the Markdown and LaTeX.
+    """
+    paper_numbers = PAPER_NUMBERS if paper_numbers is None else paper_numbers
+    rows = rows.copy()
+    if "group" not in rows:
+        rows["group"] = np.where(rows["method"].isin(list(CLASSICAL_DISPLAY_NAMES)), "classical", "model")
+    rows["group"] = rows["group"].fillna("model")
+    rows["method"] = rows["method"].map(display_name)
+    wide = rows.pivot_table(index="method", columns="ocr", values="top1", aggfunc="first", sort=False)
+    groups = rows.drop_duplicates("method").set_index("method")["group"]
+    classical_order = [m for m in CLASSICAL_DISPLAY_NAMES.values() if m in wide.index]
+    order = classical_order + [m for m in wide.index if m not in classical_order]
+    table = pd.DataFrame({"method": order, "group": [groups[m] for m in order]})
+    for ocr in OCR_CONDITIONS:
+        table[f"top1_{ocr}"] = [wide.at[m, ocr] if ocr in wide.columns else math.nan for m in order]
+    for i, ocr in enumerate(OCR_CONDITIONS):
+        table[f"paper_{ocr}"] = [
+            float(paper_numbers[m][i]) if m in paper_numbers and paper_numbers[m][i] is not None else math.nan
+            for m in order
+        ]
+    is_classical = table["group"] == "classical"
+    for ocr in OCR_CONDITIONS:
+        scores = table[f"top1_{ocr}"].where(is_classical)
+        best = scores.max()
+        table[f"gain_{ocr}"] = (table[f"top1_{ocr}"] - best) * 100.0
+        # idxmax keeps the first of tied rows, so exactly one baseline is marked per column.
+        table[f"best_{ocr}"] = False
+        if scores.notna().any():
+            table.loc[scores.idxmax(), f"best_{ocr}"] = True
+    if cer is not None and len(cer):
+        table.attrs["footer"] = cer_footer(cer)
+    return table
+
+
+def cer_summary_table(cer: pd.DataFrame) -> pd.DataFrame:
+    """``metrics.ocr_cer_table`` output pivoted to rows query/reference, columns cer_noisy/cer_clean (+ counts)."""
+    out = cer.pivot_table(index="role", columns="ocr", values="cer", aggfunc="first", sort=False)
+    out.columns = [f"cer_{c}" for c in out.columns]
+    counts = cer.groupby("role", sort=False)["n_records"].first()
+    out["n_records"] = counts
+    for ocr in cer["ocr"].unique():
+        out[f"n_empty_{ocr}"] = cer[cer["ocr"] == ocr].set_index("role")["n_empty"]
+    return out.reset_index()
+
+
+def cer_footer(cer: pd.DataFrame) -> str:
+    parts = [
+        f"{r.role} {r.ocr} {r.cer:.3f}" + (f" ({int(r.n_empty)} empty)" if "n_empty" in cer and r.n_empty else "")
+        for r in cer.itertuples()
+    ]
+    return "OCR character error rate: " + "; ".join(parts) + "."
+
+
+def _format_cell(column: str, value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else ""
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return "–"
+        if column.startswith("gain_"):
+            return f"{value:+.1f}"
+        return f"{value:.3f}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+def _display_frame(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Text cells for Markdown/LaTeX: flag columns ``best_X`` become bold on ``top1_X`` and are dropped."""
+    flags = {c[len("best_") :]: c for c in df.columns if c.startswith("best_")}
+    columns = [c for c in df.columns if not c.startswith("best_") and c != "group"]
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for column in columns:
+            text = _format_cell(column, row[column])
+            target = column[len("top1_") :] if column.startswith("top1_") else None
+            cells.append((text, bool(target in flags and row[flags[target]])))
+        body.append(cells)
+    return [HEADERS.get(c, c) for c in columns], body
+
+
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}  # fmt: skip
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text).replace("–", "--")
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    headers, body = _display_frame(df)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    for cells in body:
+        lines.append("| " + " | ".join(f"**{t}**" if bold else t.replace("|", r"\|") for t, bold in cells) + " |")
+    if df.attrs.get("footer"):
+        lines += ["", df.attrs["footer"]]
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(df: pd.DataFrame) -> str:
+    headers, body = _display_frame(df)
+    lines = [r"\begin{tabular}{l" + "r" * (len(headers) - 1) + "}", r"\toprule",
+             " & ".join(tex_escape(h) for h in headers) + r" \\", r"\midrule"]  # fmt: skip
+    for cells in body:
+        lines.append(" & ".join(rf"\textbf{{{tex_escape(t)}}}" if bold else tex_escape(t) for t, bold in cells) + r" \\")
+    lines.append(r"\bottomrule")
+    if df.attrs.get("footer"):
+        lines.append(rf"\multicolumn{{{len(headers)}}}{{l}}{{\footnotesize {tex_escape(df.attrs['footer'])}}} \\")
+    lines.append(r"\end{tabular}")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(df: pd.DataFrame, stem: str | Path) -> list[Path]:
+    """Write ``stem.csv`` (all columns, best_* flags as booleans), ``stem.md`` and ``stem.tex`` (booktabs).
+
+    Numbers are rounded the same way everywhere (top-1/CER 3 decimals, gains 1 decimal) so reruns give
+    byte-identical files.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv = df.copy()
+    for column in csv.columns:
+        if pd.api.types.is_float_dtype(csv[column]):
+            csv[column] = csv[column].round(1 if column.startswith("gain_") else 3)
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
+    csv.to_csv(paths[0], index=False, lineterminator="\n")
+    paths[1].write_text(to_markdown(df), encoding="utf-8")
+    paths[2].write_text(to_latex(df), encoding="utf-8")
+    return paths

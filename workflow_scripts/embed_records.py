@@ -1,0 +1,40 @@
+"""Snakemake step: embed the evaluation records (validation and test queries, all references) with one model."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clippings_wf import embedding, modeling
+from clippings_wf.manifest import read_manifest
+
+log = logging.getLogger("embed_records")
+device = modeling.pick_device(snakemake.params.device)
+manifest_path = Path(snakemake.input.manifest)
+manifest = read_manifest(manifest_path)
+keep = (manifest["role"] == "reference") | ((manifest["role"] == "query") & manifest["split"].isin(["val", "test"]))
+records = manifest[keep].reset_index(drop=True)
+
+bundle = modeling.load_artifact(snakemake.input.model, device=device)
+if embedding.use_channels_last(bundle):
+    bundle.model.visual.to(memory_format=torch.channels_last)
+log.info("embedding %d records with %s on %s", len(records), snakemake.input.model, device)
+encoded = embedding.encode_records(bundle, records, manifest_path.parent, workers=snakemake.threads)
+batch = int(snakemake.params.batch_size)
+image, _ = embedding.embed_arrays(bundle, encoded.crops, None, batch, device, desc="image")
+text = {
+    column: embedding.embed_arrays(bundle, None, tokens, batch, device, desc=column)[1]
+    for column, tokens in encoded.tokens.items()
+}
+np.savez(
+    snakemake.output.embeddings,
+    record_id=encoded.record_ids.astype(str),
+    image=image,
+    text_noisy=text["ocr_noisy"],
+    text_clean=text["ocr_clean"],
+)

@@ -1,0 +1,21 @@
+"""Snakemake step: string-matching baselines (top-1 per method and OCR condition, plus per-query predictions)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)  # noqa: F821
+
+import pandas as pd  # noqa: E402
+
+from clippings_wf.baselines import run_baselines  # noqa: E402
+
+manifest = pd.read_csv(snakemake.input.manifest, dtype=str, keep_default_na=False)  # noqa: F821
+summary, predictions = run_baselines(
+    manifest,
+    methods=list(snakemake.params.methods),  # noqa: F821
+    ocr_columns=tuple(snakemake.params.get("ocr_columns", ("ocr_noisy", "ocr_clean"))),  # noqa: F821
+    tfidf_ngram_ranges=[tuple(r) for r in snakemake.params.tfidf_ngram_ranges],  # noqa: F821
+    workers=snakemake.threads,  # noqa: F821
+    return_predictions=True,
+)
+summary.to_csv(snakemake.output.top1, index=False, lineterminator="\n")  # noqa: F821
+predictions.to_csv(snakemake.output.predictions, index=False, lineterminator="\n")  # noqa: F821

@@ -1,0 +1,65 @@
+"""Snakemake step: one training stage (warm-up, self-supervised alignment or SupCon fine-tuning)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from clippings_wf import embedding, leakage, modeling, training
+from clippings_wf.manifest import read_manifest
+
+log = logging.getLogger("train")
+recipe = dict(snakemake.params.stage)
+settings = snakemake.params.training
+model_cfg = snakemake.params.model
+device = modeling.pick_device(model_cfg["device"])
+log.info("stage %s on %s: %s", recipe["stage"], device, recipe)
+
+manifest_path = Path(snakemake.input.manifest)
+manifest = read_manifest(manifest_path)
+views = pd.read_parquet(snakemake.input.views)
+leakage.check_no_leakage(manifest, views)  # no validation or test firm may reach a training pool
+
+init = snakemake.input.get("init")
+if init:
+    bundle = modeling.load_artifact(init, device=device)
+else:
+    bundle = modeling.load_bundle(
+        model_cfg["architecture"], model_cfg["pretrained"], vocab=snakemake.input.vocab, device=device
+    )
+if embedding.use_channels_last(bundle):
+    bundle.model.visual.to(memory_format=torch.channels_last)
+
+data = training.load_training_data(
+    bundle, recipe["data"], manifest, manifest_path.parent, views, workers=snakemake.threads
+)
+eval_data = training.load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
+log.info("%d training records, %s classes", len(data.crops), "no" if data.labels is None else len(set(data.labels)))
+
+best_state, rows = training.train_stage(
+    bundle,
+    recipe,
+    data,
+    eval_data,
+    checkpoint_dir=Path(snakemake.output.model).parent / "checkpoints",
+    seed=int(settings["seed"]),
+    batch_size=int(settings["batch_size"]),
+    eval_batch_size=int(settings["eval_batch_size"]),
+    device=device,
+)
+bundle.model.load_state_dict(best_state)
+metrics = training.metrics_frame(rows)
+val = metrics["val_top1"].dropna()
+modeling.save_artifact(
+    snakemake.output.model,
+    bundle.model,
+    bundle.architecture,
+    vocab=bundle.tokenizer,
+    extra={"stage": recipe["stage"], "w": training.stage_weight(recipe), "val_top1": float(val.max()) if len(val) else -1.0},
+)
+metrics.to_csv(snakemake.output.metrics, index=False)
