@@ -28,7 +28,7 @@ def test_tokenizer_round_trip_and_ids(tok, tmp_path):
     ids = tok(["東京電機㈱", "", "未知"], context_length=8)
     assert ids.shape == (3, 8) and ids.dtype == torch.long
     assert tok.decode(ids[0]) == "東京電機(株)"
-    assert ids[0].argmax().item() == 6 and ids[0, 6] == tok.eot_id == tok.vocab_size - 1
+    assert ids[0].argmax().item() == 7 and ids[0, 7] == tok.eot_id == tok.vocab_size - 1
     assert ids[1, 0] == tok.eot_id and (ids[1, 1:] == 0).all()  # empty text: just eot
     assert (ids[2, :2] == 1).all()  # unknown characters
     long = tok(["大阪ガス株式会社大阪ガス株式会社"], context_length=5)[0]
@@ -98,13 +98,14 @@ def test_artifact_and_pretrained_path_round_trip(tok, tmp_path):
     model = build_model(ARCH, None, tok.vocab_size).eval()
     path = tmp_path / "m.pt"
     save_artifact(path, model, ARCH, tok, {"stage": "supcon", "w": 0.5, "history": [1.0, 0.5]})
-    images, tokens = torch.rand(4, 1, 24, 256), tok(["a", "b", "東京", ""], 32)
+    crops = torch.randint(0, 256, (4, 24, 256), dtype=torch.uint8)
+    images, tokens = to_model_input(crops, 1), tok(["a", "b", "東京", ""], 32)
     with torch.no_grad():
         ref = encode(model, images, tokens)
         again = build_model(ARCH, str(path)).eval()  # vocab size taken from the artifact
         got = encode(again, images, tokens)
         bundle = load_artifact(path, architecture=ARCH)
-        got2 = encode(bundle.model.eval(), bundle.to_input((images * 255).to(torch.uint8)) * 0 + images,
+        got2 = encode(bundle.model.eval(), bundle.to_input(crops),
                       bundle.tokenize(["a", "b", "東京", ""]))
     for r, g, g2 in zip(ref, got, got2):
         torch.testing.assert_close(r, g)

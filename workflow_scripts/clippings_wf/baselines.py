@@ -102,7 +102,9 @@ def _stroke_matcher(ref_texts: list[str], ngram_range=(3, 3)) -> Callable[[list[
     return similarity
 
 
-def make_matcher(method: str, ref_texts: Sequence[str], workers: int = 1, **kw) -> Callable[[Sequence[str]], np.ndarray]:
+def make_matcher(
+    method: str, ref_texts: Sequence[str], workers: int = 1, **kw
+) -> Callable[[Sequence[str]], np.ndarray]:
     """Prepare ``method`` against fixed references once; the result maps query texts to a similarity block.
 
     Keyword options: ``ngram_range`` for ``tfidf_char`` (default (1, 2)) and ``stroke_ngram`` (default (3, 3)).
@@ -129,7 +131,9 @@ def make_matcher(method: str, ref_texts: Sequence[str], workers: int = 1, **kw) 
     return similarity
 
 
-def baseline_similarity(method: str, query_texts: Sequence[str], ref_texts: Sequence[str], workers: int = 1, **kw) -> np.ndarray:
+def baseline_similarity(
+    method: str, query_texts: Sequence[str], ref_texts: Sequence[str], workers: int = 1, **kw
+) -> np.ndarray:
     """Similarity matrix float32 ``[n_query, n_reference]`` in [0, 1] for one baseline ``method``."""
     return make_matcher(method, ref_texts, workers=workers, **kw)(query_texts)
 

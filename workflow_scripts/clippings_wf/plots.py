@@ -114,7 +114,8 @@ def plot_example_records(manifest: pd.DataFrame, manifest_dir, path_stem, n: int
     for (image_ax, text_ax), (_, row) in zip(axes, records.iterrows()):
         image_ax.imshow(_load_crop(row["image_path"], manifest_dir), cmap="gray", vmin=0, vmax=255)
         image_ax.set_axis_off()
-        image_ax.set_title(f"{row['role']} {row['record_id']}", fontsize=7, loc="left")
+        turned = " (vertical, shown turned)" if str(row.get("vertical", "0")) in ("1", "1.0", "True") else ""
+        image_ax.set_title(f"{row['role']} {row['record_id']}{turned}", fontsize=7, loc="left")
         lines = [f"truth: {_text(row.get('text'))}", f"noisy OCR: {_text(row.get('ocr_noisy'))}",
                  f"clean OCR: {_text(row.get('ocr_clean'))}"]  # fmt: skip
         text_ax.text(0, 0.5, "\n".join(lines), va="center", fontsize=8)
@@ -211,7 +212,9 @@ def plot_embedding_map(
     fig, ax = plt.subplots(figsize=(6, 6))
     if len(points) >= 2:
         if method == "tsne":
-            xy = TSNE(n_components=2, perplexity=min(30.0, len(points) - 1), random_state=seed, init="pca").fit_transform(points)
+            xy = TSNE(
+                n_components=2, perplexity=min(30.0, len(points) - 1), random_state=seed, init="pca"
+            ).fit_transform(points)
         else:
             xy = PCA(n_components=2, random_state=seed).fit_transform(points)
         cmap = plt.get_cmap("tab20")

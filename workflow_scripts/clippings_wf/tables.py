@@ -18,11 +18,14 @@ CLASSICAL_DISPLAY_NAMES = {
     "tfidf_char": "Char TF-IDF (n-grams tuned)",
 }
 MODEL_DISPLAY_NAMES = {
+    "selfsup_vision": "SelfSup vision",
+    "selfsup_language": "SelfSup language",
     "selfsup_multimodal": "SelfSup multimodal",
-    "unimodal_vit": "Unimodally pretrained ViT",
+    "sup_unimodal_vision": "Unimodally pretrained ViT",
     "sup_vision": "Sup vision",
     "sup_language": "Sup language",
     "sup_multimodal": "Sup multimodal",
+    "sup_multimodal_tuned_w": "Sup multimodal (w tuned on val)",
 }
 DISPLAY_NAMES = {**CLASSICAL_DISPLAY_NAMES, **MODEL_DISPLAY_NAMES}
 
@@ -64,7 +67,7 @@ def main_results_table(
     """One row per method, the paper's layout.
 
     ``rows`` has columns method, ocr (noisy | clean), top1 and optionally group ("classical" for string
-    matching; missing group is inferred from the method key). ``cer`` is ``metrics.ocr_cer_table`` output.
+    matching; missing group is inferred from the method key). ``cer``: ``metrics.ocr_cer_table`` output or ocr_quality.csv.
     Returns columns method, group, top1_noisy, top1_clean, paper_noisy, paper_clean, gain_noisy, gain_clean
     (points over the best classical baseline of that column) and best_noisy, best_clean (that best baseline).
     Classical rows come first in the paper's order, then the other rows in input order. The CER summary is
@@ -97,13 +100,22 @@ def main_results_table(
         table[f"best_{ocr}"] = False
         if scores.notna().any():
             table.loc[scores.idxmax(), f"best_{ocr}"] = True
+    flags = [f"best_{ocr}" for ocr in OCR_CONDITIONS]
+    table = table[[c for c in table.columns if c not in flags] + flags]
     if cer is not None and len(cer):
         table.attrs["footer"] = cer_footer(cer)
     return table
 
 
+def normalize_cer(cer: pd.DataFrame) -> pd.DataFrame:
+    """Accept both CER layouts: ``metrics.ocr_cer_table`` (role, ocr, cer, n_records, n_empty) and the OCR
+    step's ocr_quality.csv (condition, role, n, cer, empty)."""
+    return cer.rename(columns={"condition": "ocr", "n": "n_records", "empty": "n_empty"})
+
+
 def cer_summary_table(cer: pd.DataFrame) -> pd.DataFrame:
-    """``metrics.ocr_cer_table`` output pivoted to rows query/reference, columns cer_noisy/cer_clean (+ counts)."""
+    """CER rows pivoted to one row per role, columns cer_noisy/cer_clean (+ counts)."""
+    cer = normalize_cer(cer)
     out = cer.pivot_table(index="role", columns="ocr", values="cer", aggfunc="first", sort=False)
     out.columns = [f"cer_{c}" for c in out.columns]
     counts = cer.groupby("role", sort=False)["n_records"].first()
@@ -114,6 +126,7 @@ def cer_summary_table(cer: pd.DataFrame) -> pd.DataFrame:
 
 
 def cer_footer(cer: pd.DataFrame) -> str:
+    cer = normalize_cer(cer)
     parts = [
         f"{r.role} {r.ocr} {r.cer:.3f}" + (f" ({int(r.n_empty)} empty)" if "n_empty" in cer and r.n_empty else "")
         for r in cer.itertuples()
@@ -160,7 +173,10 @@ def tex_escape(text: str) -> str:
 
 def to_markdown(df: pd.DataFrame) -> str:
     headers, body = _display_frame(df)
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+    ]
     for cells in body:
         lines.append("| " + " | ".join(f"**{t}**" if bold else t.replace("|", r"\|") for t, bold in cells) + " |")
     if df.attrs.get("footer"):
@@ -173,7 +189,9 @@ def to_latex(df: pd.DataFrame) -> str:
     lines = [r"\begin{tabular}{l" + "r" * (len(headers) - 1) + "}", r"\toprule",
              " & ".join(tex_escape(h) for h in headers) + r" \\", r"\midrule"]  # fmt: skip
     for cells in body:
-        lines.append(" & ".join(rf"\textbf{{{tex_escape(t)}}}" if bold else tex_escape(t) for t, bold in cells) + r" \\")
+        lines.append(
+            " & ".join(rf"\textbf{{{tex_escape(t)}}}" if bold else tex_escape(t) for t, bold in cells) + r" \\"
+        )
     lines.append(r"\bottomrule")
     if df.attrs.get("footer"):
         lines.append(rf"\multicolumn{{{len(headers)}}}{{l}}{{\footnotesize {tex_escape(df.attrs['footer'])}}} \\")

@@ -30,8 +30,9 @@ GENERIC_HEADS = (
 KABUSHIKI = "株式会社"
 LEGAL_FORMS = ("株式会社", "合資会社", "合名会社", "有限会社")
 # How a 株式会社 is written in a query list: full, abbreviated, or omitted (text "", position "").
+# ASCII parentheses: Tesseract's jpn model writes them for full-width ones too, so the ground truth matches.
 KABUSHIKI_VARIANTS = (
-    ("株式会社", "before"), ("株式会社", "after"), ("（株）", "before"), ("（株）", "after"),
+    ("株式会社", "before"), ("株式会社", "after"), ("(株)", "before"), ("(株)", "after"),
     ("㈱", "before"), ("", ""),
 )
 # Parenthesised abbreviations cannot be set one character per row; vertical crops use these.

@@ -1,0 +1,35 @@
+"""Tesseract through tesserocr on clean renders: close to the text, in order, horizontal and vertical."""
+
+import pytest
+
+from clippings_wf import ocr, render
+from clippings_wf.metrics import character_error_rate
+
+NAMES = ["東京電気株式会社", "大阪紡績株式会社", "株式会社横浜製紙"]
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_clean_render_is_read(vertical):
+    items = [(render.to_png(render.render_text(n, "ipaexm", 36, vertical, 8)), vertical) for n in NAMES]
+    texts = ocr.ocr_images(items, "jpn", "jpn_vert", workers=1)
+    assert character_error_rate(texts, NAMES) < 0.5
+    assert all(" " not in t and "\n" not in t for t in texts)
+
+
+def test_pool_keeps_order_and_reads_paths(tmp_path):
+    items = []
+    for i, name in enumerate(NAMES * 2):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(render.to_png(render.render_text(name, "ipag", 34, False, 8)))
+        items.append((path, False))
+    assert ocr.ocr_images(items, workers=2) == ocr.ocr_images(items, workers=1)
+
+
+def test_english_keeps_single_spaces():
+    assert ocr.clean_output(" Tokyo  Electric\nCo \n", "eng") == "Tokyo Electric Co"
+    assert ocr.clean_output("東京 電気\n", "jpn") == "東京電気"
+
+
+def test_missing_model_names_package():
+    with pytest.raises(FileNotFoundError, match="tesseract-ocr-klingon-vert"):
+        ocr.check_language("klingon_vert")

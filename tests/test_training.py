@@ -1,0 +1,89 @@
+"""A tiny training run on rendered text: the loss falls, and an interrupted stage resumes to the same weights."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from clippings_wf import modeling, training
+from clippings_wf.images import preprocess_line_crop
+from clippings_wf.tokenizer import CharTokenizer
+
+FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
+NAMES = ["東京電機", "東洋電気", "大阪紡績", "京都銀行", "横浜造船", "神戸製鉄", "名古屋商事", "札幌醸造"]
+
+
+def _render(text: str, shift: int) -> np.ndarray:
+    img = Image.new("L", (24 * len(text) + 16, 32), 255)
+    ImageDraw.Draw(img).text((4 + shift, 2), text, font=ImageFont.truetype(FONT, 24), fill=0)
+    return preprocess_line_crop(img, 24, 256)
+
+
+def _views_data() -> training.TrainingData:
+    crops, texts, labels = [], [], []
+    for label, name in enumerate(NAMES):
+        for shift in (0, 3):
+            crops.append(_render(name, shift))
+            texts.append([name if shift == 0 else name[:-1]])
+            labels.append(label)
+    return training.TrainingData(np.stack(crops), texts, np.asarray(labels))
+
+
+def _bundle():
+    torch.manual_seed(0)
+    vocab = CharTokenizer.build(NAMES)
+    return modeling.load_bundle("clippings-linecnn-char", None, vocab=vocab)
+
+
+RECIPE = {"stage": "test", "objective": "supcon", "data": "synthetic", "w": 0.5, "epochs": 3, "lr": 0.003,
+          "temperature": 0.1, "m_per_class": 2, "hard_negatives_k": 2, "remine_every": 1}  # fmt: skip
+
+
+def _train(tmp_path, recipe=RECIPE):
+    torch.set_num_threads(1)
+    bundle = _bundle()
+    best, rows = training.train_stage(
+        bundle, recipe, _views_data(), None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu"
+    )
+    return bundle, best, rows
+
+
+def test_training_lowers_the_loss(tmp_path):
+    recipe = dict(RECIPE, epochs=8)
+    _, _, rows = _train(tmp_path, recipe)
+    losses = [r["loss"] for r in rows if r["loss"] is not None]
+    first, last = np.mean(losses[:4]), np.mean(losses[-4:])
+    assert last < 0.8 * first, (first, last)
+
+
+def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    _, uninterrupted, _ = _train(tmp_path / "a")
+
+    saves = []
+    real_save = training._atomic_save
+
+    def save_then_die(obj, path):
+        real_save(obj, path)
+        saves.append(obj["epoch"])
+        if obj["epoch"] == 1:
+            raise KeyboardInterrupt  # as if killed right after the first epoch's checkpoint
+
+    monkeypatch.setattr(training, "_atomic_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path / "b")
+    monkeypatch.setattr(training, "_atomic_save", real_save)
+    checkpoint = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert checkpoint["epoch"] == 1
+
+    _, resumed, rows = _train(tmp_path / "b")
+    assert saves == [1]
+    assert sorted({r["epoch"] for r in rows}) == [1, 2, 3]
+    for key, value in uninterrupted.items():
+        assert torch.equal(value, resumed[key]), key
+
+
+def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path):
+    _train(tmp_path, dict(RECIPE, epochs=1))
+    _, _, rows = _train(tmp_path, dict(RECIPE, epochs=2, lr=0.001))
+    assert sorted({r["epoch"] for r in rows}) == [1, 2]
+    assert len([r for r in rows if r["loss"] is not None and r["epoch"] == 1]) > 0

@@ -1,0 +1,26 @@
+"""Snakemake step: render the generated benchmark (records.csv, images/, clean_images/)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)  # noqa: F821
+
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from clippings_wf.benchmark import generate_benchmark  # noqa: E402
+from clippings_wf.leakage import check_no_leakage  # noqa: E402
+
+settings = dict(snakemake.params.generate)  # noqa: F821
+records = generate_benchmark(
+    out_dir=Path(snakemake.output.records).parent,  # noqa: F821
+    n_entities=int(settings["n_entities"]),
+    distractor_fraction=float(settings["distractor_fraction"]),
+    queries_per_entity=tuple(settings["queries_per_entity"]),
+    split_fractions=dict(settings["split"]),
+    n_pool=int(settings["n_pool"]),
+    vertical_fraction=float(settings["vertical_fraction"]),
+    old_form_prob=float(settings["old_form_prob"]),
+    seed=int(settings["seed"]),
+)
+check_no_leakage(records)
+logging.info("%d records: %s", len(records), records.groupby(["split", "role"]).size().to_dict())

@@ -1,0 +1,15 @@
+"""Snakemake step: a figure of example records (crops beside their ground truth and both OCR texts)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)
+
+from pathlib import Path
+
+from clippings_wf import plots
+from clippings_wf.manifest import read_manifest
+
+manifest_path = Path(snakemake.input.manifest)
+plots.plot_example_records(
+    read_manifest(manifest_path), manifest_path.parent, Path(snakemake.output.png).with_suffix(""), seed=snakemake.params.seed
+)
