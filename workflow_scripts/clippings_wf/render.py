@@ -97,7 +97,7 @@ def degrade(img, rng, severity):
     arr += rng.normal(0.0, rng.uniform(0, DAMAGE_AT_FULL_SEVERITY["noise"]) * s, size=arr.shape)
     specks = rng.random(arr.shape) < rng.uniform(0, DAMAGE_AT_FULL_SEVERITY["specks"]) * s
     arr[specks] = np.where(arr[specks] < 128, paper, ink)  # dropouts in the ink, dirt on the paper
-    img = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), mode="L")
+    img = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
     return img.resize(size, Image.Resampling.BILINEAR) if img.size != size else img
 
 
