@@ -7,18 +7,18 @@ rule string_baselines:
     output:
         top1="results/{dataset}/baselines/top1.csv",
         predictions="results/{dataset}/baselines/predictions.csv",
-    params:
-        methods=config["baselines"]["methods"],
-        tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
     log:
         "logs/{dataset}/string_baselines.log",
     benchmark:
         "benchmarks/{dataset}/string_baselines.tsv"
+    conda:
+        "../envs/baselines.yaml"
     threads: 8
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/baselines.yaml"
+    params:
+        methods=config["baselines"]["methods"],
+        tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
     script:
         "../workflow_scripts/run_baselines.py"

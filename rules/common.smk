@@ -25,12 +25,16 @@ def variant_weight_of(variant):
         return 1.0
     return TRAINING["supervised"]["variants"][variant]
 
+
 # The table's model rows: which trained model, linked with which pooling weight w of the image embedding.
 MODEL_ROWS = [
     {"method": "selfsup_vision", "model": "selfsup", "w": 1.0},
     {"method": "selfsup_language", "model": "selfsup", "w": 0.0},
     {"method": "selfsup_multimodal", "model": "selfsup", "w": 0.5},
-] + [{"method": f"sup_{v}", "model": f"sup_{v}", "w": variant_weight_of(v)} for v in SUPERVISED_VARIANTS]
+] + [
+    {"method": f"sup_{v}", "model": f"sup_{v}", "w": variant_weight_of(v)}
+    for v in SUPERVISED_VARIANTS
+]
 
 
 wildcard_constraints:
@@ -125,14 +129,27 @@ def stage_params(stage):
     """The training stage's recipe from config.yaml, as one plain dict for workflow_scripts/train.py."""
     supervised = TRAINING["supervised"]
     recipes = {
-        "warmup_vision": {"objective": "views", "modality": "image", "data": "synthetic"}
+        "warmup_vision": {
+            "objective": "views",
+            "modality": "image",
+            "data": "synthetic",
+        }
         | TRAINING["warmup_vision"],
         "warmup_text": {"objective": "views", "modality": "text", "data": "synthetic"}
         | TRAINING["warmup_text"],
-        "selfsup": {"objective": "clip", "data": "pool+synthetic"} | TRAINING["selfsup"],
-        "supcon_synthetic": {"objective": "supcon", "data": "synthetic", "temperature": supervised["temperature"]}
+        "selfsup": {"objective": "clip", "data": "pool+synthetic"}
+        | TRAINING["selfsup"],
+        "supcon_synthetic": {
+            "objective": "supcon",
+            "data": "synthetic",
+            "temperature": supervised["temperature"],
+        }
         | supervised["synthetic"],
-        "supcon_labelled": {"objective": "supcon", "data": "labelled", "temperature": supervised["temperature"]}
+        "supcon_labelled": {
+            "objective": "supcon",
+            "data": "labelled",
+            "temperature": supervised["temperature"],
+        }
         | supervised["labelled"],
     }
 

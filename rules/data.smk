@@ -6,18 +6,18 @@ rule generate_benchmark:
         records="results/{dataset}/data/records.csv",
         images=directory("results/{dataset}/data/images"),
         clean_images=directory("results/{dataset}/data/clean_images"),
-    params:
-        generate=generate_params,
     log:
         "logs/{dataset}/generate_benchmark.log",
     benchmark:
         "benchmarks/{dataset}/generate_benchmark.tsv"
+    conda:
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/data.yaml"
+    params:
+        generate=generate_params,
     script:
         "../workflow_scripts/generate_benchmark.py"
 
@@ -27,18 +27,18 @@ rule synthetic_renders:
         records="results/{dataset}/data/records.csv",
     output:
         views="results/{dataset}/synthetic/views.parquet",
-    params:
-        synthetic=synthetic_params,
-        ocr=ocr_params,
     log:
         "logs/{dataset}/synthetic_renders.log",
     benchmark:
         "benchmarks/{dataset}/synthetic_renders.tsv"
+    conda:
+        "../envs/data.yaml"
     threads: 8
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/data.yaml"
+    params:
+        synthetic=synthetic_params,
+        ocr=ocr_params,
     script:
         "../workflow_scripts/synthetic_renders.py"

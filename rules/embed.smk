@@ -8,18 +8,18 @@ rule embed_records:
         model="results/{dataset}/models/{model}/model.pt",
     output:
         embeddings="results/{dataset}/embeddings/{model}.npz",
-    params:
-        device=config["model"]["device"],
-        batch_size=TRAINING["eval_batch_size"],
     log:
         "logs/{dataset}/embed_records_{model}.log",
     benchmark:
         "benchmarks/{dataset}/embed_records_{model}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=6000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        device=config["model"]["device"],
+        batch_size=TRAINING["eval_batch_size"],
     script:
         "../workflow_scripts/embed_records.py"

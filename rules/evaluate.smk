@@ -25,12 +25,12 @@ rule main_table:
         figure_pdf="results/{dataset}/figures/main_results.pdf",
     log:
         "logs/{dataset}/main_table.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/make_tables.py"
 
@@ -43,18 +43,21 @@ rule compare_reference:
             "results/{dataset}/tables/reference_comparison.md",
             caption="../report/reference_comparison.rst",
             category="Results",
-            labels={"dataset": "{dataset}", "table": "comparison with the reference run"},
+            labels={
+                "dataset": "{dataset}",
+                "table": "comparison with the reference run",
+            },
         ),
-    params:
-        reference="results/reference/{dataset}/main_results.csv",
-        tolerance=0.03,
     log:
         "logs/{dataset}/compare_reference.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/report.yaml"
+    params:
+        reference="results/reference/{dataset}/main_results.csv",
+        tolerance=0.03,
     script:
         "../workflow_scripts/compare_reference.py"

@@ -10,20 +10,20 @@ rule supcon_synthetic:
     output:
         model="results/{dataset}/models/sup_{variant}_synthetic/model.pt",
         metrics="results/{dataset}/models/sup_{variant}_synthetic/metrics.csv",
-    params:
-        stage=stage_params("supcon_synthetic"),
-        model=config["model"],
-        training=TRAINING,
     log:
         "logs/{dataset}/supcon_synthetic_{variant}.log",
     benchmark:
         "benchmarks/{dataset}/supcon_synthetic_{variant}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stage=stage_params("supcon_synthetic"),
+        model=config["model"],
+        training=TRAINING,
     script:
         "../workflow_scripts/train.py"
 
@@ -35,19 +35,19 @@ rule supcon_labelled:
     output:
         model="results/{dataset}/models/sup_{variant}/model.pt",
         metrics="results/{dataset}/models/sup_{variant}/metrics.csv",
-    params:
-        stage=stage_params("supcon_labelled"),
-        model=config["model"],
-        training=TRAINING,
     log:
         "logs/{dataset}/supcon_labelled_{variant}.log",
     benchmark:
         "benchmarks/{dataset}/supcon_labelled_{variant}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stage=stage_params("supcon_labelled"),
+        model=config["model"],
+        training=TRAINING,
     script:
         "../workflow_scripts/train.py"

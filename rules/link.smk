@@ -9,18 +9,18 @@ rule link_records:
     output:
         top1="results/{dataset}/linking/top1.csv",
         predictions="results/{dataset}/linking/predictions.csv",
-    params:
-        rows=MODEL_ROWS,
-        linking=config["linking"],
     log:
         "logs/{dataset}/link_records.log",
     benchmark:
         "benchmarks/{dataset}/link_records.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=6000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        rows=MODEL_ROWS,
+        linking=config["linking"],
     script:
         "../workflow_scripts/link_records.py"

@@ -14,17 +14,17 @@ rule ocr_records:
             category="Data",
             labels={"dataset": "{dataset}", "table": "OCR character error rate"},
         ),
-    params:
-        ocr=ocr_params,
     log:
         "logs/{dataset}/ocr_records.log",
     benchmark:
         "benchmarks/{dataset}/ocr_records.tsv"
+    conda:
+        "../envs/data.yaml"
     threads: 8
     resources:
         mem_mb=3000,
         runtime=60,
-    conda:
-        "../envs/data.yaml"
+    params:
+        ocr=ocr_params,
     script:
         "../workflow_scripts/ocr_records.py"

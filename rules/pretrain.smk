@@ -10,12 +10,12 @@ rule build_vocab:
         vocab="results/{dataset}/models/vocab.json",
     log:
         "logs/{dataset}/build_vocab.log",
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/build_vocab.py"
 
@@ -26,20 +26,20 @@ rule warmup_vision:
     output:
         model="results/{dataset}/models/warmup_vision/model.pt",
         metrics="results/{dataset}/models/warmup_vision/metrics.csv",
-    params:
-        stage=stage_params("warmup_vision"),
-        model=config["model"],
-        training=TRAINING,
     log:
         "logs/{dataset}/warmup_vision.log",
     benchmark:
         "benchmarks/{dataset}/warmup_vision.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stage=stage_params("warmup_vision"),
+        model=config["model"],
+        training=TRAINING,
     script:
         "../workflow_scripts/train.py"
 
@@ -51,20 +51,20 @@ rule warmup_text:
     output:
         model="results/{dataset}/models/warmup_text/model.pt",
         metrics="results/{dataset}/models/warmup_text/metrics.csv",
-    params:
-        stage=stage_params("warmup_text"),
-        model=config["model"],
-        training=TRAINING,
     log:
         "logs/{dataset}/warmup_text.log",
     benchmark:
         "benchmarks/{dataset}/warmup_text.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stage=stage_params("warmup_text"),
+        model=config["model"],
+        training=TRAINING,
     script:
         "../workflow_scripts/train.py"
 
@@ -76,19 +76,19 @@ rule align_selfsup:
     output:
         model="results/{dataset}/models/selfsup/model.pt",
         metrics="results/{dataset}/models/selfsup/metrics.csv",
-    params:
-        stage=stage_params("selfsup"),
-        model=config["model"],
-        training=TRAINING,
     log:
         "logs/{dataset}/align_selfsup.log",
     benchmark:
         "benchmarks/{dataset}/align_selfsup.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        stage=stage_params("selfsup"),
+        model=config["model"],
+        training=TRAINING,
     script:
         "../workflow_scripts/train.py"

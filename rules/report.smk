@@ -12,16 +12,16 @@ rule plot_examples:
             labels={"dataset": "{dataset}", "figure": "example records"},
         ),
         pdf="results/{dataset}/figures/example_records.pdf",
-    params:
-        seed=0,
     log:
         "logs/{dataset}/plot_examples.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
+    params:
+        seed=0,
     script:
         "../workflow_scripts/plot_examples.py"
 
@@ -38,12 +38,12 @@ rule plot_training:
         ),
     log:
         "logs/{dataset}/plot_training.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
     script:
         "../workflow_scripts/plot_training.py"
 
@@ -65,17 +65,17 @@ rule plot_retrieval:
             category="Linking",
             labels={"dataset": "{dataset}", "figure": "embedding map"},
         ),
-    params:
-        w=multimodal_weight(),
-        gallery_queries=config["report"]["gallery_queries"],
-        map_entities=config["report"]["map_entities"],
     log:
         "logs/{dataset}/plot_retrieval.log",
+    conda:
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/report.yaml"
+    params:
+        w=multimodal_weight(),
+        gallery_queries=config["report"]["gallery_queries"],
+        map_entities=config["report"]["map_entities"],
     script:
         "../workflow_scripts/plot_retrieval.py"
