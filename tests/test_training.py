@@ -49,7 +49,7 @@ def _train(tmp_path, recipe=RECIPE):
 
 
 def test_training_lowers_the_loss(tmp_path):
-    recipe = dict(RECIPE, epochs=8)
+    recipe = dict(RECIPE, epochs=20)
     _, _, rows = _train(tmp_path, recipe)
     losses = [r["loss"] for r in rows if r["loss"] is not None]
     first, last = np.mean(losses[:4]), np.mean(losses[-4:])
