@@ -164,3 +164,8 @@ def stage_params(stage):
 
 def multimodal_weight():
     return TRAINING["supervised"]["variants"].get("multimodal", 0.5)
+
+
+def reference_table(wildcards):
+    """The committed copy of the default run's table (results/reference/), if this dataset has one."""
+    return f"results/reference/{wildcards.dataset}/main_results.csv"

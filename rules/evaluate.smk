@@ -57,7 +57,7 @@ rule compare_reference:
         mem_mb=500,
         runtime=5,
     params:
-        reference="results/reference/{dataset}/main_results.csv",
+        reference=reference_table,
         tolerance=0.03,
     script:
         "../workflow_scripts/compare_reference.py"
