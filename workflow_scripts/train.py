@@ -25,6 +25,7 @@ manifest = read_manifest(manifest_path)
 views = pd.read_parquet(snakemake.input.views)
 leakage.check_no_leakage(manifest, views)  # no validation or test firm may reach a training pool
 
+torch.manual_seed(int(settings["seed"]))  # the random init of the first stage is part of the seeded run
 init = snakemake.input.get("init")
 if init:
     bundle = modeling.load_artifact(init, device=device)

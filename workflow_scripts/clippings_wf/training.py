@@ -246,8 +246,13 @@ def train_stage(
             loss = _batch_loss(bundle, objective, w, data, idx, generator, text_rng, recipe, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimizer.step()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
+            # A crop whose features all vanish under max pooling gives an infinite gradient through the L2
+            # normalization: skip that step rather than write NaN into every weight.
+            if torch.isfinite(grad_norm):
+                optimizer.step()
+            else:
+                log.warning("%s step %d: non-finite gradient norm, step skipped", recipe["stage"], step + 1)
             scheduler.step()
             value = float(loss.detach())
             losses_epoch.append(value)
