@@ -1,3 +1,4 @@
+import re
 import sys
 from pathlib import Path
 
@@ -169,3 +170,50 @@ def multimodal_weight():
 def reference_table(wildcards):
     """The committed copy of the default run's table (results/reference/), if this dataset has one."""
     return f"results/reference/{wildcards.dataset}/main_results.csv"
+
+
+# Datasets from your own manifest (README "Bring your own data"): an import step replaces the generator, and
+# every later stage reads the same files (records.csv, then manifest.csv) as for a generated dataset.
+GENERATED_DATASETS = [d for d in DATASETS if "generate" in config["datasets"][d]]
+MANIFEST_DATASETS = [d for d in DATASETS if "manifest" in config["datasets"][d]]
+
+
+def dataset_names_pattern(names):
+    """A wildcard constraint matching exactly these dataset names (none: a pattern that never matches)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def is_manifest_dataset(wildcards):
+    return wildcards.dataset in MANIFEST_DATASETS
+
+
+def manifest_file(wildcards):
+    return dataset_config(wildcards)["manifest"]
+
+
+def import_params(wildcards):
+    dataset = dataset_config(wildcards)
+    return {
+        "split": dataset["split"],
+        "ocr_columns": dataset["ocr"]["columns"],
+        "max_ocr_chars": dataset["ocr"]["max_chars"],
+    }
+
+
+def ocr_inputs(wildcards):
+    """A generated dataset's image folders are rule outputs; a manifest's images are the user's files."""
+    records = f"results/{wildcards.dataset}/data/records.csv"
+    if is_manifest_dataset(wildcards):
+        return {"records": records}
+    return {
+        "records": records,
+        "images": f"results/{wildcards.dataset}/data/images",
+        "clean_images": f"results/{wildcards.dataset}/data/clean_images",
+    }
+
+
+def synthetic_records(wildcards):
+    """A manifest entity's name may come from its OCR (README), so its synthetic stage waits for the OCR."""
+    if is_manifest_dataset(wildcards):
+        return f"results/{wildcards.dataset}/data/manifest.csv"
+    return f"results/{wildcards.dataset}/data/records.csv"

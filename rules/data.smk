@@ -1,7 +1,10 @@
-# Stage 1: the benchmark (image crops, splits by entity) and the synthetic renders that fuel training.
+# Stage 1: the records (a generated benchmark, or your own manifest imported) and the synthetic renders
+# that fuel training.
 
 
 rule generate_benchmark:
+    wildcard_constraints:
+        dataset=dataset_names_pattern(GENERATED_DATASETS),
     output:
         records="results/{dataset}/data/records.csv",
         images=directory("results/{dataset}/data/images"),
@@ -22,9 +25,38 @@ rule generate_benchmark:
         "../workflow_scripts/generate_benchmark.py"
 
 
+rule import_manifest:
+    wildcard_constraints:
+        dataset=dataset_names_pattern(MANIFEST_DATASETS),
+    input:
+        manifest=manifest_file,
+    output:
+        records="results/{dataset}/data/records.csv",
+        summary=report(
+            "results/{dataset}/data/summary.csv",
+            caption="../report/data_summary.rst",
+            category="Data",
+            labels={"dataset": "{dataset}", "table": "data summary"},
+        ),
+    log:
+        "logs/{dataset}/import_manifest.log",
+    benchmark:
+        "benchmarks/{dataset}/import_manifest.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        settings=import_params,
+    script:
+        "../workflow_scripts/import_manifest.py"
+
+
 rule synthetic_renders:
     input:
-        records="results/{dataset}/data/records.csv",
+        records=synthetic_records,
     output:
         views="results/{dataset}/synthetic/views.parquet",
     log:
@@ -40,5 +72,6 @@ rule synthetic_renders:
     params:
         synthetic=synthetic_params,
         ocr=ocr_params,
+        literal_names=is_manifest_dataset,
     script:
         "../workflow_scripts/synthetic_renders.py"

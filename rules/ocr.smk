@@ -3,9 +3,7 @@
 
 rule ocr_records:
     input:
-        records="results/{dataset}/data/records.csv",
-        images="results/{dataset}/data/images",
-        clean_images="results/{dataset}/data/clean_images",
+        unpack(ocr_inputs),
     output:
         manifest="results/{dataset}/data/manifest.csv",
         quality=report(

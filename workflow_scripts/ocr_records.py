@@ -1,4 +1,8 @@
-"""Snakemake step: Tesseract on every degraded and clean crop -> manifest.csv and the OCR quality table."""
+"""Snakemake step: Tesseract on every degraded and clean crop -> manifest.csv and the OCR quality table.
+
+A manifest dataset may give its OCR texts (then Tesseract is not run for that condition) and may lack clean
+images (then the clean condition repeats the noisy OCR); its ground-truth ``text`` may be empty (CER is then NaN).
+"""
 
 from clippings_wf.logs import start_step_log
 
@@ -10,6 +14,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from clippings_wf.benchmark import read_records  # noqa: E402
+from clippings_wf.manifest import cap_ocr_texts, fill_entity_names  # noqa: E402
 from clippings_wf.metrics import character_error_rate  # noqa: E402
 from clippings_wf.ocr import ocr_images  # noqa: E402
 
@@ -18,9 +23,24 @@ records_path = Path(snakemake.input.records)  # noqa: F821
 records = read_records(records_path)
 root = records_path.parent
 for condition, column in (("noisy", "image_path"), ("clean", "clean_image_path")):
+    if f"ocr_{condition}" in records:  # given by the dataset's manifest
+        logging.info("%s OCR given by the manifest", condition)
+        continue
+    if condition == "clean" and not (records[column] != "").all():  # a manifest without clean images
+        logging.warning("no clean images: the clean OCR condition repeats the noisy OCR (README)")
+        records["ocr_clean"] = records["ocr_noisy"]
+        continue
     items = [(root / p, v) for p, v in zip(records[column], records["vertical"])]
-    records[f"ocr_{condition}"] = ocr_images(items, settings["lang"], settings["lang_vertical"],
-                                             workers=snakemake.threads, desc=f"ocr {condition}")  # noqa: F821
+    texts = ocr_images(items, settings["lang"], settings["lang_vertical"],
+                       workers=snakemake.threads, desc=f"ocr {condition}")  # noqa: F821
+    records[f"ocr_{condition}"], cut = cap_ocr_texts(pd.Series(texts, index=records.index), settings["max_chars"])
+    if cut:
+        logging.warning("%d %s OCR texts longer than %d characters were cut (ocr.max_chars)", cut, condition,
+                        settings["max_chars"])
+records, named = fill_entity_names(records)
+if named:
+    logging.info("%d entities without a name are named by their reference's OCR (synthetic renders, leakage check)",
+                 named)
 records.to_csv(snakemake.output.manifest, index=False)  # noqa: F821
 
 rows = []

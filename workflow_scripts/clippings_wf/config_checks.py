@@ -39,6 +39,24 @@ def installed_ocr_languages() -> list[str]:
     return sorted(p.name.removesuffix(".traineddata") for p in tessdata_dir().glob("*.traineddata"))
 
 
+def manifest_problems(name: str, dataset: dict) -> list[str]:
+    """A manifest dataset's file, checked before any job runs (images: header only, see README)."""
+    from .manifest import ManifestError, check_manifest
+
+    problems = []
+    split = dataset.get("split", {})
+    total = sum(float(split.get(k, 0)) for k in ("train", "val", "test"))
+    if split and abs(total - 1.0) > 1e-6:
+        problems.append(f"datasets.{name}.split: fractions must sum to 1, got {total:g}")
+    ocr = dataset.get("ocr", {})
+    try:
+        check_manifest(dataset["manifest"], ocr.get("columns", {}), labelled=True, images="header",
+                       max_ocr_chars=ocr.get("max_chars"))
+    except ManifestError as e:
+        problems.append(f"datasets.{name}.manifest: {e}")
+    return problems
+
+
 def check_config(config: dict) -> None:
     problems = []
     for name, dataset in config["datasets"].items():
@@ -49,6 +67,10 @@ def check_config(config: dict) -> None:
         low, high = gen.get("queries_per_entity", [1, 3])
         if low > high:
             problems.append(f"datasets.{name}.generate.queries_per_entity: min {low} > max {high}")
+        if "manifest" in dataset:
+            problems += manifest_problems(name, dataset)
+        elif dataset.get("ocr", {}).get("columns"):
+            problems.append(f"datasets.{name}.ocr.columns: only a manifest dataset has OCR columns")
         languages = installed_ocr_languages()
         for key in ("lang", "lang_vertical"):
             lang = dataset.get("ocr", {}).get(key)
