@@ -3,8 +3,6 @@
 
 
 rule generate_benchmark:
-    wildcard_constraints:
-        dataset=dataset_names_pattern(GENERATED_DATASETS),
     output:
         records="results/{dataset}/data/records.csv",
         images=directory("results/{dataset}/data/images"),
@@ -13,6 +11,8 @@ rule generate_benchmark:
         "logs/{dataset}/generate_benchmark.log",
     benchmark:
         "benchmarks/{dataset}/generate_benchmark.tsv"
+    wildcard_constraints:
+        dataset=dataset_names_pattern(GENERATED_DATASETS),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -26,8 +26,6 @@ rule generate_benchmark:
 
 
 rule import_manifest:
-    wildcard_constraints:
-        dataset=dataset_names_pattern(MANIFEST_DATASETS),
     input:
         manifest=manifest_file,
     output:
@@ -42,6 +40,8 @@ rule import_manifest:
         "logs/{dataset}/import_manifest.log",
     benchmark:
         "benchmarks/{dataset}/import_manifest.tsv"
+    wildcard_constraints:
+        dataset=dataset_names_pattern(MANIFEST_DATASETS),
     conda:
         "../envs/data.yaml"
     threads: 1
