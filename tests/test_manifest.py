@@ -246,3 +246,11 @@ def test_parquet_manifest(example, tmp_path):
     with pytest.raises(ManifestError, match=r"row 3 \(record_id 'r000001'\): duplicate record_id, first used on row 1"):
         check_manifest(tmp_path / "manifest.parquet")
     shutil.rmtree(tmp_path)
+
+
+def test_manifest_names_are_rendered_as_written_and_never_a_held_out_one():
+    from clippings_wf.synthetic import generate_synthetic_views
+
+    views = generate_synthetic_views(["株式会社東京電機", "大阪紡績(株)", ""], n_extra_names=0, views_per_name=2,
+                                     forbidden_base_names=["大阪紡績(株)"], seed=0, literal_names=True)  # fmt: skip
+    assert set(views["text"]) == {"株式会社東京電機"} and len(views) == 2

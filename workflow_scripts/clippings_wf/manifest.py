@@ -113,10 +113,6 @@ class CheckedManifest:
     sizes: list = field(default_factory=list)  # (width, height) per row, where images were opened
 
 
-def _row_label(row) -> str:
-    return f"{row['where']} (record_id {row['record_id']!r})"
-
-
 def check_manifest(
     path,
     ocr_columns: dict | None = None,
@@ -154,66 +150,76 @@ def check_manifest(
         raise ManifestError(f"{path}: the manifest has no records")
 
     problems = []
+    # Plain lists: iterrows over a big manifest costs more than the image checks themselves.
+    where, record_ids = frame["where"].tolist(), frame["record_id"].tolist()
+    roles, image_paths = frame["role"].tolist(), frame["image_path"].tolist()
 
-    def problem(row, message):
-        problems.append(f"{_row_label(row)}: {message}")
+    def problem(i, message):
+        problems.append(f"{where[i]} (record_id {record_ids[i]!r}): {message}")
 
-    empty_ids = frame["record_id"].str.strip() == ""
-    for _, row in frame[empty_ids].iterrows():
-        problem(row, "empty record_id")
     first_line = {}
-    for _, row in frame[~empty_ids].iterrows():
-        if row["record_id"] in first_line:
-            problem(row, f"duplicate record_id, first used on {first_line[row['record_id']]}")
+    for i, record_id in enumerate(record_ids):
+        if not record_id.strip():
+            problem(i, "empty record_id")
+        elif record_id in first_line:
+            problem(i, f"duplicate record_id, first used on {first_line[record_id]}")
         else:
-            first_line[row["record_id"]] = row["where"]
-    if require_role:
-        for _, row in frame[~frame["role"].isin(ROLES)].iterrows():
-            problem(row, f"role {row['role']!r} is not one of {list(ROLES)}")
-    for _, row in frame[frame["image_path"].str.strip() == ""].iterrows():
-        problem(row, "empty image_path")
+            first_line[record_id] = where[i]
+    for i, (role, image_path) in enumerate(zip(roles, image_paths)):
+        if require_role and role not in ROLES:
+            problem(i, f"role {role!r} is not one of {list(ROLES)}")
+        if not image_path.strip():
+            problem(i, "empty image_path")
 
     if labelled:
-        has_entity = frame["entity_id"].str.strip() != ""
-        for _, row in frame[~has_entity & frame["role"].isin(["query", "reference"])].iterrows():
-            problem(row, f"a {row['role']} needs an entity_id (records without one must have role 'unlabeled')")
-        if "split" in frame:
-            linked = frame[frame["role"] != "unlabeled"]
-            for _, row in linked[~linked["split"].isin(SPLITS)].iterrows():
-                problem(row, f"split {row['split']!r} is not one of {list(SPLITS)}")
-            for entity, rows in linked[linked["split"].isin(SPLITS)].groupby("entity_id", sort=True):
-                if rows["split"].nunique() > 1:
-                    places = "; ".join(f"{s} on {', '.join(r['where'])}" for s, r in rows.groupby("split"))
-                    problems.append(f"entity_id {entity!r} is in more than one split: {places}")
+        entities = frame["entity_id"].tolist()
+        splits = frame["split"].tolist() if "split" in frame else None
+        entity_splits = {}
+        for i, (entity, role) in enumerate(zip(entities, roles)):
+            if role in ("query", "reference") and not entity.strip():
+                problem(i, f"a {role} needs an entity_id (records without one must have role 'unlabeled')")
+            if splits is not None and role != "unlabeled":
+                if splits[i] not in SPLITS:
+                    problem(i, f"split {splits[i]!r} is not one of {list(SPLITS)}")
+                else:
+                    entity_splits.setdefault(entity, {}).setdefault(splits[i], []).append(where[i])
+        for entity, places in sorted(entity_splits.items()):
+            if len(places) > 1:
+                text = "; ".join(f"{s} on {', '.join(lines)}" for s, lines in sorted(places.items()))
+                problems.append(f"entity_id {entity!r} is in more than one split: {text}")
         if "name" in frame:
-            for entity, rows in frame[has_entity].groupby("entity_id", sort=True):
-                names = sorted(set(rows["name"]) - {""})
+            names_of = {}
+            for entity, name in zip(entities, frame["name"].tolist()):
+                if entity and name:
+                    names_of.setdefault(entity, set()).add(name)
+            for entity, names in sorted(names_of.items()):
                 if len(names) > 1:
-                    problems.append(f"entity_id {entity!r} has more than one name: {names}")
+                    problems.append(f"entity_id {entity!r} has more than one name: {sorted(names)}")
 
-    for column in ("clean_image_path",):
-        if column in frame and (frame[column] == "").any() and (frame[column] != "").any():
-            row = frame[frame[column] == ""].iloc[0]
-            problem(row, f"{column} is empty here but given elsewhere: give it for every record or for none")
+    clean_paths = frame["clean_image_path"].tolist() if "clean_image_path" in frame else None
+    if clean_paths is not None and "" in clean_paths and any(clean_paths):
+        problem(clean_paths.index(""), "clean_image_path is empty here but given elsewhere: give it for every record "
+                                       "or for none")
 
     manifest_dir = path.parent
-    frame["image_file"] = [str(resolve_path(v, manifest_dir)) for v in frame["image_path"]]
+    frame["image_file"] = [str(resolve_path(v, manifest_dir)) for v in image_paths]
     sizes = []
     if images != "none":
-        bar = tqdm(frame.iterrows(), total=len(frame), desc=f"checking images of {path.name}", mininterval=5,
-                   disable=images == "header" and len(frame) < PROGRESS_FROM)
-        for _, row in bar:
-            if not row["image_path"].strip():
+        decode = images == "decode"
+        bar = tqdm(enumerate(frame["image_file"].tolist()), total=len(frame), desc=f"checking images of {path.name}",
+                   mininterval=5, disable=not decode and len(frame) < PROGRESS_FROM)
+        for i, image_file in bar:
+            if not image_paths[i].strip():
                 sizes.append(None)
                 continue
-            message, size = image_problem(Path(row["image_file"]), decode=images == "decode")
+            message, size = image_problem(Path(image_file), decode=decode)
             sizes.append(size)
             if message:
-                problem(row, message)
-            if "clean_image_path" in frame and row["clean_image_path"]:
-                message, _ = image_problem(resolve_path(row["clean_image_path"], manifest_dir), images == "decode")
+                problem(i, message)
+            if clean_paths is not None and clean_paths[i]:
+                message, _ = image_problem(resolve_path(clean_paths[i], manifest_dir), decode=decode)
                 if message:
-                    problem(row, "clean_image_path: " + message)
+                    problem(i, "clean_image_path: " + message)
 
     summary = {"records": len(frame)}
     if labelled:
@@ -227,8 +233,9 @@ def check_manifest(
                        entities=int(frame.loc[frame["role"] != "unlabeled", "entity_id"].nunique()),
                        no_match_queries=len(no_match))  # fmt: skip
         if len(no_match):
-            log.warning("%s: %d queries have no reference of their entity (no-match queries), e.g. %s", path,
-                        len(no_match), _row_label(no_match.iloc[0]))
+            first = no_match.iloc[0]
+            log.warning("%s: %d queries have no reference of their entity (no-match queries), e.g. %s (record_id %r)",
+                        path, len(no_match), first["where"], first["record_id"])
     for condition, column in ocr_columns.items():
         texts = frame[column]
         summary[f"empty_ocr_{condition}"] = int((texts.str.strip() == "").sum())
