@@ -127,6 +127,8 @@ def cer_summary_table(cer: pd.DataFrame) -> pd.DataFrame:
 
 def cer_footer(cer: pd.DataFrame) -> str:
     cer = normalize_cer(cer)
+    if cer["cer"].isna().all():  # a manifest dataset without a text column
+        return "OCR character error rate: not measured (no ground-truth text)."
     parts = [
         f"{r.role} {r.ocr} {r.cer:.3f}" + (f" ({int(r.n_empty)} empty)" if "n_empty" in cer and r.n_empty else "")
         for r in cer.itertuples()
