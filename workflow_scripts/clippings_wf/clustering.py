@@ -20,8 +20,6 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 
-from . import linking
-
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +28,8 @@ def knn_graph_from_embeddings(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.n
 
     Returns (neighbours int64 [N, k], similarities float32 [N, k]), best first; -1 where fewer exist.
     """
+    from . import linking  # FAISS only here: the string baselines' environment has none
+
     n = len(emb)
     k = min(k, max(n - 1, 0))
     sims, idx = linking.search(linking.build_index(emb), emb, k + 1)
