@@ -108,3 +108,15 @@ def test_evaluate_writes_a_row_per_method_and_curves():
     assert list(summary["method"]) == ["a", "b"]
     assert summary[["accuracy", "match_accuracy", "nomatch_precision", "nomatch_recall"]].stack().between(0, 1).all()
     assert len(curves) == 2 * 2 * 11
+
+
+def test_method_rows_table_orders_ocr_then_baselines_then_models():
+    from clippings_wf.tables import method_rows_table
+
+    summary = pd.DataFrame({"method": ["sup_multimodal", "tfidf_char", "levenshtein"] * 2,
+                            "ocr": ["clean"] * 3 + ["noisy"] * 3, "group": ["model", "classical", "classical"] * 2,
+                            "accuracy": np.arange(6) / 10})  # fmt: skip
+    table = method_rows_table(summary, ["accuracy"])
+    assert table["method"].tolist()[:3] == ["Levenshtein", "Char TF-IDF (n-grams tuned)", "Sup multimodal"]
+    assert table["ocr"].tolist() == ["noisy"] * 3 + ["clean"] * 3
+    assert table["accuracy"].tolist() == [0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
