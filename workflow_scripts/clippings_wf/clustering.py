@@ -162,4 +162,5 @@ def tune_and_evaluate(val_graph, val_labels, test_graph, test_labels, grid_size:
     """Tune the threshold on the validation graph, apply it to the test graph. Returns (row, val curve)."""
     grid = threshold_grid(*val_graph, grid_size)
     threshold, val_ari, curve = tune_threshold(*val_graph, val_labels, grid)
-    return {"threshold": threshold, "val_ari": val_ari, **evaluate_clustering(*test_graph, test_labels, threshold)}, curve
+    test = evaluate_clustering(*test_graph, test_labels, threshold)
+    return {"threshold": threshold, "val_ari": val_ari, **test}, curve

@@ -61,7 +61,8 @@ def evaluation_sets(manifest: pd.DataFrame, holdout: pd.DataFrame, split: str) -
     """Row positions of the split's labelled queries and of the reference set with held-out entities removed."""
     held = set(holdout.loc[holdout["reason"] == "held_out", "entity_id"])
     role = manifest["role"].to_numpy()
-    queries = np.flatnonzero((role == "query") & (manifest["split"] == split).to_numpy() & _labelled(manifest).to_numpy())
+    in_split = (manifest["split"] == split).to_numpy() & _labelled(manifest).to_numpy()
+    queries = np.flatnonzero((role == "query") & in_split)
     references = np.flatnonzero((role == "reference") & ~manifest["entity_id"].isin(held).to_numpy())
     return queries, references
 
