@@ -20,6 +20,8 @@ include: "rules/pretrain.smk"
 include: "rules/finetune.smk"
 include: "rules/embed.smk"
 include: "rules/link.smk"
+include: "rules/nomatch.smk"
+include: "rules/cluster.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

@@ -101,6 +101,10 @@ def all_targets():
             "results/{dataset}/figures/training_curves.png",
             "results/{dataset}/figures/retrieval_gallery.png",
             "results/{dataset}/figures/embedding_map.png",
+            "results/{dataset}/tables/nomatch.md",
+            "results/{dataset}/figures/nomatch_thresholds.png",
+            "results/{dataset}/tables/clustering.md",
+            "results/{dataset}/figures/clustering.png",
         ],
         dataset=DATASETS,
     )
@@ -170,6 +174,12 @@ def multimodal_weight():
 def reference_table(wildcards):
     """The committed copy of the default run's table (results/reference/), if this dataset has one."""
     return f"results/reference/{wildcards.dataset}/main_results.csv"
+
+
+# No-match detection and clustering (rules/nomatch.smk, rules/cluster.smk).
+EVALUATION = config["evaluation"]
+# The methods drawn in the threshold-curve figures (those present are drawn).
+FIGURE_METHODS = ["stroke_ngram", "tfidf_char", "sup_language", "sup_multimodal"]
 
 
 # Datasets from your own manifest (README "Bring your own data"): an import step replaces the generator, and

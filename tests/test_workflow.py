@@ -85,6 +85,37 @@ def test_tiny_run_fills_the_table(tiny_runs):
     assert set(quality["condition"]) == {"noisy", "clean"}
 
 
+def test_tiny_run_fills_the_nomatch_and_clustering_tables(tiny_runs):
+    check_evaluation_tables(tiny_runs[0])
+
+
+def check_evaluation_tables(results: Path):
+    """No-match and clustering tables: a row per method and OCR condition, metrics in range, thresholds file."""
+    methods = {"Levenshtein", "Stroke n-gram", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup vision",
+               "Sup language", "Sup multimodal", "Unimodally pretrained ViT"}  # fmt: skip
+    nomatch = pd.read_csv(results / "tables" / "nomatch.csv")
+    clusters = pd.read_csv(results / "tables" / "clustering.csv")
+    for table in (nomatch, clusters):
+        assert methods <= set(table["method"])
+        assert not table.duplicated(["method", "ocr"]).any()
+        assert table.groupby("method")["ocr"].apply(set).eq({"noisy", "clean"}).all()
+    rates = ["val_accuracy", "accuracy", "match_accuracy", "nomatch_precision", "nomatch_recall"]
+    assert nomatch[rates].stack().between(0, 1).all() and len(nomatch[rates].stack()) == nomatch[rates].size
+    assert (nomatch["n_nomatch"] > 0).all() and (nomatch["n_nomatch"] < nomatch["n_queries"]).all()
+    assert clusters[["pair_precision", "pair_recall", "pair_f1"]].stack().between(0, 1).all()
+    assert clusters["ari"].between(-1, 1).all() and clusters["val_ari"].between(-1, 1).all()
+    # String matching on tiny data links most clean queries (see test above), so its best clustering and
+    # no-match accuracy are far above chance.
+    classical = clusters["group"] == "classical"
+    assert clusters.loc[classical & (clusters["ocr"] == "clean"), "ari"].max() > 0.3
+    assert nomatch.loc[nomatch["group"] == "classical", "accuracy"].max() > 0.5
+    thresholds = pd.read_csv(results / "nomatch" / "thresholds.csv")
+    assert list(thresholds.columns) == ["method", "ocr", "threshold"]
+    assert {"sup_multimodal", "tfidf_char"} <= set(thresholds["method"]) and thresholds["threshold"].notna().all()
+    for figure in ("nomatch_thresholds", "clustering"):
+        assert (results / "figures" / f"{figure}.png").stat().st_size > 1000
+
+
 def test_same_seed_gives_identical_manifest_and_baseline_table(tiny_runs):
     # The data, the OCR and the string baselines are byte-identical across runs. Training is not yet: the first
     # step's loss matches, later vision-tower steps differ on a 2-thread CPU (see README, known limits).

@@ -229,3 +229,61 @@ def plot_embedding_map(
     ax.set_xticks([])
     ax.set_yticks([])
     return _save(fig, path_stem)
+
+
+def plot_nomatch_thresholds(curves: pd.DataFrame, thresholds: pd.DataFrame, methods: Sequence[str],
+                            path_stem) -> list[Path]:  # fmt: skip
+    """Overall no-match accuracy against the threshold, val dashed and test solid, one panel per OCR condition;
+    a dot marks each method's threshold tuned on val. ``curves``: method, ocr, split, threshold, accuracy."""
+    from .tables import display_name
+
+    conditions = [o for o in ("noisy", "clean") if o in set(curves["ocr"])]
+    fig, axes = plt.subplots(1, len(conditions), figsize=(5.5 * len(conditions), 4), sharey=True, squeeze=False)
+    for ax, ocr in zip(axes[0], conditions):
+        for i, method in enumerate(methods):
+            color = f"C{i}"
+            for split, style in (("val", "--"), ("test", "-")):
+                part = curves[(curves["method"] == method) & (curves["ocr"] == ocr) & (curves["split"] == split)]
+                ax.plot(part["threshold"], part["accuracy"], style, color=color,
+                        label=display_name(method) if split == "test" else None)  # fmt: skip
+            tuned = thresholds[(thresholds["method"] == method) & (thresholds["ocr"] == ocr)]
+            if len(tuned):
+                test = curves[(curves["method"] == method) & (curves["ocr"] == ocr) & (curves["split"] == "test")]
+                t = float(tuned["threshold"].iloc[0])
+                ax.plot([t], [np.interp(t, test["threshold"], test["accuracy"])], "o", color=color)
+        ax.set_title(f"{ocr} OCR (dashed: val, solid: test)", fontsize=9)
+        ax.set_xlabel("similarity threshold (match when above)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("overall accuracy (abstaining on a no-match query is correct)")
+    axes[0][0].set_ylim(0, 1)
+    axes[0][-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return _save(fig, path_stem)
+
+
+def plot_clustering(table: pd.DataFrame, curves: pd.DataFrame, methods: Sequence[str], path_stem) -> list[Path]:
+    """Left: test ARI per method (noisy vs clean OCR). Right: validation ARI against the single-linkage threshold
+    for a few methods on noisy OCR. ``table``: method (display name), ocr, ari; ``curves``: method key, ocr,
+    threshold, ari."""
+    from .tables import display_name
+
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
+    names = list(dict.fromkeys(table["method"]))
+    x = np.arange(len(names))
+    for offset, ocr, color in ((-0.19, "noisy", "#d62728"), (0.19, "clean", "#1f77b4")):
+        values = table[table["ocr"] == ocr].set_index("method")["ari"].reindex(names).to_numpy(dtype=float)
+        bars.bar(x + offset, np.nan_to_num(values), 0.38, label=f"{ocr} OCR", color=color)
+    bars.set_xticks(x, names, rotation=30, ha="right")
+    bars.set_ylabel("adjusted Rand index (test)")
+    bars.set_ylim(min(0.0, float(np.nanmin(table["ari"])) - 0.05), 1)
+    bars.grid(axis="y", alpha=0.3)
+    bars.legend(fontsize=8, loc="upper left")
+    for i, method in enumerate(methods):
+        part = curves[(curves["method"] == method) & (curves["ocr"] == "noisy")]
+        lines.plot(part["threshold"], part["ari"], color=f"C{i}", label=display_name(method))
+    lines.set_xlabel("similarity threshold (single linkage cut)")
+    lines.set_ylabel("adjusted Rand index (val, noisy OCR)")
+    lines.grid(alpha=0.3)
+    lines.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path_stem)

@@ -54,6 +54,24 @@ HEADERS = {
     "role": "Records",
     "cer_noisy": "CER noisy OCR",
     "cer_clean": "CER clean OCR",
+    # No-match and clustering tables.
+    "ocr": "OCR",
+    "threshold": "Threshold",
+    "val_accuracy": "Val accuracy",
+    "accuracy": "Accuracy",
+    "match_accuracy": "Match accuracy",
+    "nomatch_precision": "No-match precision",
+    "nomatch_recall": "No-match recall",
+    "n_queries": "Queries",
+    "n_nomatch": "No-match queries",
+    "val_ari": "Val ARI",
+    "ari": "ARI",
+    "pair_precision": "Pair precision",
+    "pair_recall": "Pair recall",
+    "pair_f1": "Pair F1",
+    "n_records": "Records",
+    "n_clusters": "Clusters",
+    "n_entities": "Entities",
 }
 
 
@@ -218,3 +236,16 @@ def write_table(df: pd.DataFrame, stem: str | Path) -> list[Path]:
     paths[1].write_text(to_markdown(df), encoding="utf-8")
     paths[2].write_text(to_latex(df), encoding="utf-8")
     return paths
+
+
+def method_rows_table(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per (OCR condition, method) for the no-match and clustering tables: noisy first, classical
+    baselines in the main table's order, then the models in input order; method keys become display names."""
+    classical = list(CLASSICAL_DISPLAY_NAMES)
+    models = [m for m in dict.fromkeys(summary["method"]) if m not in classical]
+    order = {m: i for i, m in enumerate(classical + models)}
+    table = summary.assign(
+        _ocr=summary["ocr"].map({o: i for i, o in enumerate(OCR_CONDITIONS)}), _method=summary["method"].map(order)
+    ).sort_values(["_ocr", "_method"], kind="stable")
+    table = table.assign(method=table["method"].map(display_name))
+    return table[["method", "group", "ocr", *columns]].reset_index(drop=True)

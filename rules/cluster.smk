@@ -1,0 +1,90 @@
+# Stage 7c: clustering with the adjusted Rand index (the paper's newspaper evaluation). Single linkage on each
+# method's similarity over all test records (queries and references), as connected components of a kNN graph
+# with the edges at or above a threshold tuned on the validation records.
+
+
+rule cluster_models:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        embeddings=linked_model_files,
+    output:
+        summary="results/{dataset}/clustering/models.csv",
+        curves="results/{dataset}/clustering/model_curves.csv",
+    log:
+        "logs/{dataset}/cluster_models.log",
+    benchmark:
+        "benchmarks/{dataset}/cluster_models.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        rows=MODEL_ROWS,
+        neighbours=EVALUATION["cluster_neighbours"],
+        grid_size=EVALUATION["cluster_threshold_grid"],
+    script:
+        "../workflow_scripts/cluster_models.py"
+
+
+rule cluster_baselines:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+    output:
+        summary="results/{dataset}/clustering/baselines.csv",
+        curves="results/{dataset}/clustering/baseline_curves.csv",
+    log:
+        "logs/{dataset}/cluster_baselines.log",
+    benchmark:
+        "benchmarks/{dataset}/cluster_baselines.tsv"
+    conda:
+        "../envs/baselines.yaml"
+    threads: 8
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        methods=config["baselines"]["methods"],
+        tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
+        neighbours=EVALUATION["cluster_neighbours"],
+        grid_size=EVALUATION["cluster_threshold_grid"],
+    script:
+        "../workflow_scripts/cluster_baselines.py"
+
+
+rule clustering_table:
+    input:
+        models="results/{dataset}/clustering/models.csv",
+        baselines="results/{dataset}/clustering/baselines.csv",
+        model_curves="results/{dataset}/clustering/model_curves.csv",
+        baseline_curves="results/{dataset}/clustering/baseline_curves.csv",
+    output:
+        csv=report(
+            "results/{dataset}/tables/clustering.csv",
+            caption="../report/clustering.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "clustering ARI (csv)"},
+        ),
+        md="results/{dataset}/tables/clustering.md",
+        tex="results/{dataset}/tables/clustering.tex",
+        figure=report(
+            "results/{dataset}/figures/clustering.png",
+            caption="../report/clustering_figure.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "figure": "clustering ARI"},
+        ),
+        figure_pdf="results/{dataset}/figures/clustering.pdf",
+    log:
+        "logs/{dataset}/clustering_table.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        neighbours=EVALUATION["cluster_neighbours"],
+        figure_methods=FIGURE_METHODS,
+    script:
+        "../workflow_scripts/clustering_table.py"

@@ -1,0 +1,86 @@
+"""Single-linkage clustering through a kNN graph: equals scipy's single linkage, recovers planted clusters."""
+
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import fcluster, linkage
+from sklearn.metrics import adjusted_rand_score
+
+from clippings_wf import clustering
+
+
+def _planted(rng, n_clusters, size, d=16, spread=0.05):
+    centres = rng.normal(size=(n_clusters, d))
+    x = np.repeat(centres, size, axis=0) + spread * rng.normal(size=(n_clusters * size, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), np.repeat(np.arange(n_clusters), size)
+
+
+def _scipy_single_linkage(x, threshold):
+    """Clusters of scipy's single linkage on cosine distance, cut at distance 1 - threshold."""
+    return fcluster(linkage(x.astype(np.float64), method="single", metric="cosine"), 1 - threshold, "distance")
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.3, 0.6])
+def test_knn_graph_equals_scipy_single_linkage(threshold):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sims = x @ x.T
+    assert np.abs(sims - threshold).min() > 1e-4  # no pair at the cut, so float32 vs float64 cannot differ
+    graph = clustering.knn_graph_from_embeddings(x, k=59)  # k = N - 1: the full graph
+    ours = clustering.cluster_labels(*graph, threshold)
+    assert adjusted_rand_score(_scipy_single_linkage(x, threshold), ours) == 1.0
+    assert len(np.unique(ours)) == len(np.unique(_scipy_single_linkage(x, threshold)))
+    least_similar_other = np.where(np.eye(60, dtype=bool), np.inf, sims).min(axis=1)
+    assert clustering.saturated(graph[1], threshold) == (least_similar_other >= threshold).sum()
+
+
+def test_merge_levels_are_scipy_linkage_heights():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    levels = clustering.merge_levels(*clustering.knn_graph_from_embeddings(x, k=39))
+    heights = linkage(x.astype(np.float64), method="single", metric="cosine")[:, 2]
+    np.testing.assert_allclose(np.sort(levels), np.sort(1 - heights), atol=1e-5)
+
+
+def test_small_k_is_exact_when_no_record_is_saturated():
+    rng = np.random.default_rng(1)
+    x, labels = _planted(rng, n_clusters=30, size=4)
+    threshold = 0.9
+    graph = clustering.knn_graph_from_embeddings(x, k=5)
+    assert clustering.saturated(graph[1], threshold) == 0
+    ours = clustering.cluster_labels(*graph, threshold)
+    assert adjusted_rand_score(_scipy_single_linkage(x, threshold), ours) == 1.0
+    assert adjusted_rand_score(labels, ours) == 1.0
+
+
+def test_similarity_rows_graph_matches_embedding_graph():
+    rng = np.random.default_rng(2)
+    x, _ = _planted(rng, n_clusters=10, size=3)
+    a = clustering.knn_graph_from_embeddings(x, k=4)
+    b = clustering.knn_graph_from_similarity(lambda i, j: x[i:j] @ x.T, len(x), k=4, chunk_size=7)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(a[1], b[1], atol=1e-5)
+
+
+def test_threshold_tuned_on_val_recovers_planted_clusters():
+    rng = np.random.default_rng(3)
+    val_x, val_labels = _planted(rng, n_clusters=40, size=3)
+    test_x, test_labels = _planted(rng, n_clusters=40, size=3)
+    row, curve = clustering.tune_and_evaluate(
+        clustering.knn_graph_from_embeddings(val_x, 10), val_labels,
+        clustering.knn_graph_from_embeddings(test_x, 10), test_labels, grid_size=100,
+    )  # fmt: skip
+    assert row["val_ari"] == 1.0 and row["ari"] == 1.0
+    assert row["pair_precision"] == row["pair_recall"] == row["pair_f1"] == 1.0
+    assert row["n_clusters"] == row["n_entities"] == 40
+    assert curve["ari"].min() < 0.5  # the lowest grid threshold joins everything: the tuning had work to do
+
+
+def test_pairwise_scores_by_hand():
+    # truth {0,1,2},{3}; predicted {0,1},{2,3}: pairs predicted (0,1),(2,3); true (0,1),(0,2),(1,2)
+    scores = clustering.pairwise_scores([0, 0, 0, 1], [5, 5, 6, 6])
+    assert scores["pair_precision"] == pytest.approx(1 / 2)
+    assert scores["pair_recall"] == pytest.approx(1 / 3)
+    assert scores["pair_f1"] == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))

@@ -1,0 +1,41 @@
+"""Snakemake step: top-1 similarity of every val/test query against the references minus the held-out entities,
+for every string baseline and OCR condition (each baseline's own similarity)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from clippings_wf import baselines, nomatch
+from clippings_wf.manifest import read_manifest
+
+log = logging.getLogger("nomatch_baseline_scores")
+manifest = read_manifest(snakemake.input.manifest)
+holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
+entities = manifest["entity_id"].to_numpy(dtype=object)
+
+frames = []
+for ocr in ("noisy", "clean"):
+    texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
+    for method in snakemake.params.methods:
+        options = {}
+        if method == "tfidf_char":  # n-grams chosen on validation queries that have a reference, as in linking
+            queries, references = nomatch.evaluation_sets(manifest, holdout, "val")
+            queries = queries[np.isin(entities[queries], entities[references])]
+            chosen, _ = baselines.select_tfidf_ngram_range(
+                texts[queries], entities[queries], texts[references], entities[references],
+                [tuple(r) for r in snakemake.params.tfidf_ngram_ranges], workers=snakemake.threads,
+            )  # fmt: skip
+            options = {"ngram_range": chosen}
+
+        def top1(queries, references):
+            return baselines.baseline_top1(method, texts[queries], texts[references], workers=snakemake.threads,
+                                           **options)  # fmt: skip
+
+        frames.append(nomatch.query_scores(manifest, holdout, top1).assign(method=method, ocr=ocr, group="classical"))
+        log.info("%s %s: scored %d queries %s", method, ocr, len(frames[-1]), options)
+pd.concat(frames).to_csv(snakemake.output.scores, index=False, float_format="%.6f", lineterminator="\n")
