@@ -55,6 +55,8 @@ def test_manifest_of_images_runs_end_to_end(manifest_run):
     assert {"Levenshtein", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup multimodal"} <= set(table["method"])
     assert table["top1_noisy"].between(0, 1).all()
     assert "no ground-truth text" in (manifest_run / "tables" / "main_results.md").read_text()
+    for later in ("nomatch.csv", "clustering.csv"):  # the other evaluations run unchanged on it too
+        assert len(pd.read_csv(manifest_run / "tables" / later)) > 0, later
     records = pd.read_csv(manifest_run / "data" / "manifest.csv", dtype=str, keep_default_na=False)
     # OCR was done by the workflow (the manifest had none); without clean images, clean repeats noisy.
     assert (records["ocr_noisy"] != "").mean() > 0.9
