@@ -40,5 +40,6 @@ rule synthetic_renders:
     params:
         synthetic=synthetic_params,
         ocr=ocr_params,
+        language=dataset_language,
     script:
         "../workflow_scripts/synthetic_renders.py"
