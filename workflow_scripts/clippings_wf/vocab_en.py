@@ -40,15 +40,18 @@ PLACES = (
 # {surname} & Sons, {surname} & {surname}[ {industry}].
 PATTERN_WEIGHTS = (("industry", 0.6), ("brothers", 0.14), ("sons", 0.13), ("partners", 0.13))
 
-# Full word -> abbreviation, as period print shortens them; a query abbreviates each with probability p.
+# Full word -> abbreviation, as period print shortens them (and "&" spelled out); a query changes each with
+# probability p.
 ABBREVIATIONS = {
     "Manufacturing": "Mfg.", "Brothers": "Bros.", "&": "and", "Industries": "Inds.", "Products": "Prods.",
     "Engineering": "Eng.", "Railway": "Ry.", "Electric": "Elec.", "National": "Nat'l", "American": "Amer.",
     "Insurance": "Ins.", "Machine": "Mach.", "Chemical": "Chem.", "Company": "Co.", "Corporation": "Corp.",
     "Incorporated": "Inc.", "Limited": "Ltd.",
 }
-# Lowercased word without dots or apostrophes -> full lowercased word, for comparing names (``canonical_words``).
-EXPANSIONS = {abbr.lower().replace(".", "").replace("'", ""): full.lower() for full, abbr in ABBREVIATIONS.items()}
+# Lowercased word without dots or apostrophes -> full lowercased word, for comparing names (``canonical_words``);
+# "&" and "and" both become "and".
+EXPANSIONS = {abbr.lower().replace(".", "").replace("'", ""): full.lower()
+              for full, abbr in ABBREVIATIONS.items() if full != "&"}
 EXPANSIONS["&"] = "and"
 
 # Legal forms a firm is registered under (full, abbreviated); None = no legal form in its name.
