@@ -18,7 +18,7 @@ rule string_baselines:
         mem_mb=4000,
         runtime=30,
     params:
-        methods=config["baselines"]["methods"],
+        methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
     script:
         "../workflow_scripts/run_baselines.py"

@@ -8,10 +8,11 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config
+from clippings_wf.languages import applicable_baselines, ocr_settings
 
 check_config(config)
 
-DATASETS = list(config["datasets"])
+DATASETS = [name for name, d in config["datasets"].items() if d["enabled"]]
 OCR_CONDITIONS = ["noisy", "clean"]
 TRAINING = config["training"]
 SUPERVISED_VARIANTS = list(TRAINING["supervised"]["variants"])
@@ -118,8 +119,33 @@ def synthetic_params(wildcards):
     return dataset_config(wildcards)["synthetic"]
 
 
+def dataset_language(wildcards):
+    """ja | en: the dataset's script (fonts, name forms, OCR models, applicable baselines)."""
+    dataset = dataset_config(wildcards)
+    if "generate" in dataset:
+        return dataset["generate"]["language"]
+    return dataset.get("language", "ja")
+
+
 def ocr_params(wildcards):
-    return dataset_config(wildcards)["ocr"]
+    return ocr_settings(dataset_language(wildcards), dataset_config(wildcards)["ocr"])
+
+
+def baseline_methods(wildcards):
+    # The stroke n-gram baseline reads CJK strokes only; the table then has no such row.
+    return applicable_baselines(
+        dataset_language(wildcards), config["baselines"]["methods"]
+    )
+
+
+def model_params(wildcards):
+    """The global model block with this dataset's own settings (e.g. its architecture) over it."""
+    return config["model"] | dataset_config(wildcards)["model"]
+
+
+def paper_comparable(wildcards):
+    """The paper's numbers are for Japanese firms: shown only beside a Japanese dataset."""
+    return dataset_language(wildcards) == "ja"
 
 
 def training_inputs(wildcards):

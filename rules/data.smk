@@ -73,5 +73,6 @@ rule synthetic_renders:
         synthetic=synthetic_params,
         ocr=ocr_params,
         literal_names=is_manifest_dataset,
+        language=dataset_language,
     script:
         "../workflow_scripts/synthetic_renders.py"

@@ -31,6 +31,8 @@ rule main_table:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        paper_comparable=paper_comparable,
     script:
         "../workflow_scripts/make_tables.py"
 

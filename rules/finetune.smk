@@ -22,7 +22,7 @@ rule supcon_synthetic:
         runtime=120,
     params:
         stage=stage_params("supcon_synthetic"),
-        model=config["model"],
+        model=model_params,
         training=TRAINING,
     script:
         "../workflow_scripts/train.py"
@@ -47,7 +47,7 @@ rule supcon_labelled:
         runtime=120,
     params:
         stage=stage_params("supcon_labelled"),
-        model=config["model"],
+        model=model_params,
         training=TRAINING,
     script:
         "../workflow_scripts/train.py"

@@ -38,7 +38,7 @@ rule warmup_vision:
         runtime=120,
     params:
         stage=stage_params("warmup_vision"),
-        model=config["model"],
+        model=model_params,
         training=TRAINING,
     script:
         "../workflow_scripts/train.py"
@@ -63,7 +63,7 @@ rule warmup_text:
         runtime=60,
     params:
         stage=stage_params("warmup_text"),
-        model=config["model"],
+        model=model_params,
         training=TRAINING,
     script:
         "../workflow_scripts/train.py"
@@ -88,7 +88,7 @@ rule align_selfsup:
         runtime=120,
     params:
         stage=stage_params("selfsup"),
-        model=config["model"],
+        model=model_params,
         training=TRAINING,
     script:
         "../workflow_scripts/train.py"

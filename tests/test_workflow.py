@@ -128,3 +128,20 @@ def test_report_builds(tiny_runs):
     workdir = tiny_runs[0].parents[1]
     _snakemake(workdir, "--configfile", "config_tiny.yaml", "--report", "report.html")
     assert (workdir / "report.html").stat().st_size > 10_000
+
+
+def test_tiny_english_dataset_data_ocr_and_baselines(tmp_path):
+    """us_firms through the same rules (generate, Tesseract eng, string baselines); its training is left out
+    to keep the test cheap, the Japanese tiny run covers those rules."""
+    workdir = _copy_workflow(tmp_path / "wf")
+    shutil.copy(REPO / "tests" / "config_tiny_en.yaml", workdir / "config_tiny_en.yaml")
+    results = workdir / "results" / "us_firms"
+    targets = [f"results/us_firms/{p}" for p in ("data/ocr_quality.csv", "baselines/top1.csv")]
+    _snakemake(workdir, "--configfile", "config_tiny.yaml", "config_tiny_en.yaml", "--", *targets)
+    quality = pd.read_csv(results / "data" / "ocr_quality.csv").set_index(["condition", "role"])
+    assert quality.loc[("clean", "reference"), "cer"] < 0.05  # Tesseract eng on Latin type, not jpn
+    assert quality["empty"].sum() == 0
+    top1 = pd.read_csv(results / "baselines" / "top1.csv")
+    assert "stroke_ngram" not in set(top1["method"]) and "tfidf_char" in set(top1["method"])
+    assert top1.loc[top1["ocr"] == "clean", "top1"].max() > 0.5
+    assert not (workdir / "results" / "jp_firms").exists()

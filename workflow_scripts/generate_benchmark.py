@@ -21,6 +21,7 @@ records = generate_benchmark(
     vertical_fraction=float(settings["vertical_fraction"]),
     old_form_prob=float(settings["old_form_prob"]),
     seed=int(settings["seed"]),
+    language=settings["language"],
 )
 check_no_leakage(records)
 logging.info("%d records: %s", len(records), records.groupby(["split", "role"]).size().to_dict())

@@ -26,6 +26,7 @@ views = generate_synthetic_views(
     ocr_lang_vertical=ocr_settings["lang_vertical"],
     workers=snakemake.threads,  # noqa: F821
     literal_names=bool(snakemake.params.get("literal_names", False)),  # noqa: F821
+    language=snakemake.params.language,  # noqa: F821
 )
 check_no_leakage(records, views)
 views.to_parquet(snakemake.output.views, index=False)  # noqa: F821

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .languages import OCR_MODELS, ocr_settings
+
 OUR_MODEL_CONFIGS = Path(__file__).parent / "model_configs"
 DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 
@@ -71,9 +73,14 @@ def check_config(config: dict) -> None:
             problems += manifest_problems(name, dataset)
         elif dataset.get("ocr", {}).get("columns"):
             problems.append(f"datasets.{name}.ocr.columns: only a manifest dataset has OCR columns")
+        language = gen.get("language", dataset.get("language", "ja"))
+        if gen.get("generator") == "jp_firms" and language != "ja":
+            problems.append(f"datasets.{name}.generate: generator jp_firms is Japanese; use generator: firms "
+                            f"with language: {language}")
         languages = installed_ocr_languages()
+        ocr = ocr_settings(language, dataset.get("ocr")) if language in OCR_MODELS else dataset.get("ocr", {})
         for key in ("lang", "lang_vertical"):
-            lang = dataset.get("ocr", {}).get(key)
+            lang = ocr.get(key)
             if lang and languages and lang not in languages:
                 problems.append(
                     f"datasets.{name}.ocr.{key}: Tesseract language {lang!r} is not installed "
@@ -81,8 +88,13 @@ def check_config(config: dict) -> None:
                 )
     model = config["model"]
     architectures = known_architectures()
-    if model["architecture"] not in architectures:
-        problems.append(f"model.architecture: unknown {model['architecture']!r} (known: {', '.join(architectures)})")
+    chosen = {"model.architecture": model["architecture"]}
+    for name, dataset in config["datasets"].items():
+        if dataset.get("model", {}).get("architecture"):
+            chosen[f"datasets.{name}.model.architecture"] = dataset["model"]["architecture"]
+    for key, architecture in chosen.items():
+        if architecture not in architectures:
+            problems.append(f"{key}: unknown {architecture!r} (known: {', '.join(architectures)})")
     pretrained = model["pretrained"]
     looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
     if looks_like_path and not Path(pretrained).is_file():

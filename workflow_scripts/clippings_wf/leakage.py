@@ -1,12 +1,12 @@
 """Guard against validation/test firms leaking into anything the model trains on.
 
 Generated names come from small vocabularies and collide, so firms are compared by normalised base name
-(NFKC, modern character forms, legal forms removed), not only by entity id.
+(NFKC, modern character forms, English abbreviations expanded, legal forms removed), not only by entity id.
 """
 
 import pandas as pd
 
-from . import vocab_ja
+from . import vocab_en, vocab_ja
 from .names import normalize_base_name
 
 _LEGAL_TOKENS = sorted({"株式会社", "(株)", "合資会社", "合名会社", "有限会社"}, key=len, reverse=True)
@@ -18,6 +18,9 @@ def firm_key(base_name, text=""):
     if not str(base_name):
         for token in _LEGAL_TOKENS:  # NFKC already turned ㈱ and （株） into (株)
             key = key.replace(vocab_ja.to_modern(token), "")
+        for word in vocab_en.LEGAL_WORDS:  # English keys are expanded and lowercased: "Co." is "company"
+            if key.endswith(word) and len(key) > len(word):
+                key = key[: -len(word)]
     return key
 
 

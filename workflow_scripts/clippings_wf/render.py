@@ -1,12 +1,17 @@
-"""Render firm names as grayscale line crops and degrade them like old scanned print (PIL + numpy only)."""
+"""Render firm names as grayscale line crops and degrade them like old scanned print (PIL + numpy only).
+
+The script-specific parts (fonts, legal forms, old forms or abbreviations, vertical text) follow the style's
+``language`` ("ja" or "en"); the degradation is the same for both.
+"""
 
 import functools
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from . import vocab_ja
+from . import vocab_en, vocab_ja
 
 BACKGROUND = 255
 INK = 0
@@ -16,8 +21,18 @@ DAMAGE_AT_FULL_SEVERITY = dict(scale_min=0.45, scale_max=0.7, noise=30, specks=0
 
 @functools.lru_cache(maxsize=256)
 def load_font(stem, size):
-    path, index = vocab_ja.font_path(stem)
+    path, index = font_path(stem)
     return ImageFont.truetype(path, size, index=index)
+
+
+def font_path(stem):
+    """(path, face index) of a Japanese or English font, or a FileNotFoundError naming the apt package."""
+    if stem in vocab_en.FONTS:
+        path, index, package = vocab_en.FONTS[stem]
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"font {stem!r} not found at {path}: install it with `apt-get install {package}`")
+        return path, index
+    return vocab_ja.font_path(stem)
 
 
 def _tight(img, margin):
@@ -101,8 +116,12 @@ def degrade(img, rng, severity):
     return img.resize(size, Image.Resampling.BILINEAR) if img.size != size else img
 
 
-def sample_entity_legal_form(rng):
-    """The legal form a firm is registered under; most are 株式会社."""
+def sample_entity_legal_form(rng, language="ja"):
+    """The legal form a firm is registered under; most Japanese firms are 株式会社, most US ones a Company."""
+    if language == "en":
+        weights = np.array(vocab_en.LEGAL_FORM_WEIGHTS + (1 - sum(vocab_en.LEGAL_FORM_WEIGHTS),))
+        pick = rng.choice(len(weights), p=weights)
+        return (vocab_en.LEGAL_FORMS[pick] if pick < len(vocab_en.LEGAL_FORMS) else None), "after"
     if rng.random() < 0.8:
         form = vocab_ja.KABUSHIKI
     else:
@@ -110,8 +129,10 @@ def sample_entity_legal_form(rng):
     return form, ("before" if rng.random() < 0.5 else "after")
 
 
-def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_prob=0.05):
-    """A directory entry: Mincho, clean print, full legal form, mostly horizontal."""
+def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_prob=0.05, language="ja"):
+    """A directory entry: Mincho (a book serif in English), clean print, full legal form, mostly horizontal."""
+    if language == "en":
+        return _sample_style_en(rng, legal_form, "reference", None, old_form_prob)
     form, position = legal_form
     return dict(
         style="reference",
@@ -126,8 +147,11 @@ def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_pro
     )
 
 
-def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0.3, old_form_prob=0.3):
+def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0.3, old_form_prob=0.3,
+                       language="ja"):
     """A mention in another list: another font, heavier damage, vertical and old forms sometimes, legal-form variants."""
+    if language == "en":
+        return _sample_style_en(rng, legal_form, "query", reference_font, old_form_prob)
     form, position = legal_form
     fonts = [f for f in vocab_ja.QUERY_FONTS if f != reference_font]
     vertical = bool(rng.random() < vertical_fraction)
@@ -149,10 +173,44 @@ def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0
     )
 
 
+def _sample_style_en(rng, legal_form, role, reference_font, abbreviation_prob):
+    """English records are horizontal. A reference prints the registered legal form in full or abbreviated
+    (``Company`` / ``Co.``); a query prints it either way or omits it, in another font, with heavier damage.
+    Words are abbreviated (Mfg., Bros., &) with probability ``abbreviation_prob`` each, at render time."""
+    forms = legal_form[0]
+    if role == "reference":
+        fonts, size, severity, margin = vocab_en.REFERENCE_FONTS, (24, 35), (0.1, 0.45), (3, 10)
+        choice = 0 if rng.random() < 0.6 else 1
+    else:
+        fonts = [f for f in vocab_en.QUERY_FONTS if f != reference_font]
+        size, severity, margin = (20, 35), (0.3, 0.85), (2, 10)
+        choice = int(rng.choice(3, p=[0.3, 0.5, 0.2]))  # full, abbreviated, omitted
+    form = "" if forms is None or choice == 2 else forms[choice]
+    if form in ("Inc.", "Ltd.", "Incorporated", "Limited") and rng.random() < 0.5:
+        form = ", " + form  # Miller Bros., Inc.
+    elif form:
+        form = " " + form
+    return dict(
+        style=role,
+        language="en",
+        font=fonts[rng.integers(len(fonts))],
+        size=int(rng.integers(*size)),
+        vertical=False,
+        old_form_prob=abbreviation_prob,
+        severity=float(rng.uniform(*severity)),
+        margin=int(rng.integers(*margin)),
+        legal_form=form,
+        position="after" if form else "",
+    )
+
+
 def render_view(base_name, style, rng):
     """Render one record: returns (text, clean image, degraded image); both images share text, font, orientation."""
-    text = apply_old_forms(apply_legal_form(base_name, style["legal_form"], style["position"]), rng,
-                           style["old_form_prob"])
+    text = apply_legal_form(base_name, style["legal_form"], style["position"])
+    if style.get("language", "ja") == "en":
+        text = vocab_en.abbreviate(text, rng, style["old_form_prob"])
+    else:
+        text = apply_old_forms(text, rng, style["old_form_prob"])
     clean = render_text(text, style["font"], style["size"], style["vertical"], style["margin"])
     return text, clean, degrade(clean, rng, style["severity"])
 

@@ -15,14 +15,14 @@ VIEW_COLUMNS = ["view_id", "name_id", "base_name", "text", "style", "vertical", 
 
 
 def _render_name(task):
-    name_id, base_name, seed, views_per_name, vertical_fraction, old_form_prob, literal = task
+    name_id, base_name, seed, views_per_name, vertical_fraction, old_form_prob, literal, language = task
     rng = np.random.default_rng([seed, name_id])
-    legal_form = render.sample_entity_legal_form(rng)
+    legal_form = render.sample_entity_legal_form(rng, language)
     if literal:  # a manifest's names are rendered as written: no legal form added, no old forms
-        legal_form, old_form_prob = ("", ""), 0.0
-    reference = render.sample_reference_style(rng, legal_form, vertical_fraction / 6, old_form_prob / 6)
+        legal_form, old_form_prob = (None, "after"), 0.0
+    reference = render.sample_reference_style(rng, legal_form, vertical_fraction / 6, old_form_prob / 6, language)
     styles = [reference] + [
-        render.sample_query_style(rng, legal_form, reference["font"], vertical_fraction, old_form_prob)
+        render.sample_query_style(rng, legal_form, reference["font"], vertical_fraction, old_form_prob, language)
         for _ in range(views_per_name - 1)
     ]
     views = []
@@ -36,18 +36,19 @@ def _render_name(task):
 
 def generate_synthetic_views(train_base_names, n_extra_names, views_per_name, forbidden_base_names, seed,
                              ocr_lang="jpn", ocr_lang_vertical="jpn_vert", workers=1, vertical_fraction=0.3,
-                             old_form_prob=0.3, literal_names=False):
+                             old_form_prob=0.3, literal_names=False, language="ja"):
     """Views of the training names plus ``n_extra_names`` new ones; no name in ``forbidden_base_names``, ever.
 
     ``literal_names``: render names exactly as given (a manifest's names, which may carry their legal form).
     """
     forbidden = {names.normalize_base_name(n) for n in forbidden_base_names}
     train = sorted({n for n in train_base_names if n.strip() and names.normalize_base_name(n) not in forbidden})
-    extra = names.generate_base_names(n_extra_names, np.random.default_rng(seed), exclude=forbidden | set(train))
+    extra = names.generate_base_names(n_extra_names, np.random.default_rng(seed), exclude=forbidden | set(train),
+                                      language=language)
     all_names = train + extra
     ocr.check_language(ocr_lang)
     ocr.check_language(ocr_lang_vertical)
-    tasks = [(i, name, seed, int(views_per_name), vertical_fraction, old_form_prob, bool(literal_names))
+    tasks = [(i, name, seed, int(views_per_name), vertical_fraction, old_form_prob, bool(literal_names), language)
              for i, name in enumerate(all_names)]
     workers = max(1, min(int(workers), len(tasks) or 1))
     if workers == 1:

@@ -86,7 +86,8 @@ def main_results_table(
 
     ``rows`` has columns method, ocr (noisy | clean), top1 and optionally group ("classical" for string
     matching; missing group is inferred from the method key). ``cer``: ``metrics.ocr_cer_table`` output or ocr_quality.csv.
-    Returns columns method, group, top1_noisy, top1_clean, paper_noisy, paper_clean, gain_noisy, gain_clean
+    Returns columns method, group, top1_noisy, top1_clean, paper_noisy, paper_clean (absent when
+    ``paper_numbers`` is empty: another dataset than the paper's), gain_noisy, gain_clean
     (points over the best classical baseline of that column) and best_noisy, best_clean (that best baseline).
     Classical rows come first in the paper's order, then the other rows in input order. The CER summary is
     kept as a one-line footer in ``attrs["footer"]``, which ``write_table`` prints under the Markdown and LaTeX.
@@ -104,7 +105,7 @@ def main_results_table(
     table = pd.DataFrame({"method": order, "group": [groups[m] for m in order]})
     for ocr in OCR_CONDITIONS:
         table[f"top1_{ocr}"] = [wide.at[m, ocr] if ocr in wide.columns else math.nan for m in order]
-    for i, ocr in enumerate(OCR_CONDITIONS):
+    for i, ocr in enumerate(OCR_CONDITIONS if paper_numbers else ()):  # no paper columns without paper numbers
         table[f"paper_{ocr}"] = [
             float(paper_numbers[m][i]) if m in paper_numbers and paper_numbers[m][i] is not None else math.nan
             for m in order
