@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clippings_wf import embedding, modeling
+from clippings_wf import determinism, embedding, modeling
 from clippings_wf.manifest import read_manifest
 
 log = logging.getLogger("embed_records")
 device = modeling.pick_device(snakemake.params.device)
+determinism.make_deterministic(0, device)  # no randomness here; deterministic kernels only
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)
 keep = (manifest["role"] == "reference") | ((manifest["role"] == "query") & manifest["split"].isin(["val", "test"]))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clippings_wf import embedding, leakage, modeling, training
+from clippings_wf import determinism, embedding, leakage, modeling, training
 from clippings_wf.manifest import read_manifest
 
 log = logging.getLogger("train")
@@ -25,10 +25,12 @@ manifest = read_manifest(manifest_path)
 views = pd.read_parquet(snakemake.input.views)
 leakage.check_no_leakage(manifest, views)  # no validation or test firm may reach a training pool
 
-torch.manual_seed(int(settings["seed"]))  # the random init of the first stage is part of the seeded run
+# Seeds the first stage's random init too; deterministic kernels make same-seed runs bit-identical on CPU.
+determinism.make_deterministic(int(settings["seed"]), device)
 init = snakemake.input.get("init")
 if init:
-    bundle = modeling.load_artifact(init, device=device)
+    # The previous stage must be of the configured architecture (refused with both names otherwise).
+    bundle = modeling.load_artifact(init, device=device, architecture=model_cfg["architecture"])
 else:
     bundle = modeling.load_bundle(
         model_cfg["architecture"], model_cfg["pretrained"], vocab=snakemake.input.vocab, device=device

@@ -40,7 +40,16 @@ def build_index(ref_emb, kind: str = "flat", nlist: int | None = None, nprobe: i
         raise ValueError(f"index kind must be flat, ivf or hnsw, not {kind!r}")
     if (use_gpu if use_gpu is not None else _num_gpus() > 0) and kind in ("flat", "ivf"):
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    index.add(x)
+    if kind == "hnsw":
+        # Parallel HNSW insertion builds a different graph on every run: insert with one thread.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            index.add(x)
+        finally:
+            faiss.omp_set_num_threads(threads)
+    else:
+        index.add(x)
     return index
 
 

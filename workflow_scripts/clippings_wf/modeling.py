@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -56,9 +57,26 @@ def _model_cfg(architecture: str, vocab_size: int | None) -> dict:
     return cfg
 
 
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint that holds more than tensors and plain containers: loading it could run code."""
+
+
+def safe_load(path, map_location="cpu"):
+    """torch.load(weights_only=True), with a short error naming the file and what it tried to import."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        blocked = [line.strip() for line in str(e).splitlines() if "GLOBAL" in line]
+        reason = blocked[0] if blocked else str(e).splitlines()[0]
+        raise UnsafeCheckpointError(
+            f"refusing to load {path}: it is not a plain weights file, and unpickling it could run code "
+            f"({reason}). Only tensors, numbers, strings, lists and dicts are loaded (torch.load weights_only=True)."
+        ) from None
+
+
 def _read_checkpoint(path) -> dict:
-    """torch.load with weights_only=True: a pickle that would run code is refused (UnpicklingError)."""
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    """safe_load: a pickle that would run code is refused (UnsafeCheckpointError)."""
+    obj = safe_load(path)
     if not isinstance(obj, dict):
         raise ValueError(f"checkpoint {path} holds a {type(obj).__name__}, not a state_dict or artifact")
     if "state_dict" in obj and isinstance(obj["state_dict"], dict):

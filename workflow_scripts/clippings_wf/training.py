@@ -206,7 +206,7 @@ def train_stage(
     progress = Progress()
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if last.exists():
-        state = torch.load(last, map_location=device, weights_only=True)
+        state = modeling.safe_load(last, map_location=device)
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])

@@ -1,0 +1,76 @@
+"""Same seed, same bits: a training stage run in two fresh processes gives identical weights; another seed does not.
+
+Each run is a new Python process (as each Snakemake job is), with 2 threads and channels_last like the workflow,
+training both towers on the pooled embedding with hard negatives mined by FAISS.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def probe(seed: int, checkpoint_dir: str) -> str:
+    """Train a tiny multimodal SupCon stage and return a hash of its weights and losses."""
+    import hashlib
+    import json
+
+    import torch
+
+    from clippings_wf import determinism, modeling, training
+    from clippings_wf.tokenizer import CharTokenizer
+    from test_training import NAMES, RECIPE, _views_data
+
+    torch.set_num_threads(2)
+    determinism.make_deterministic(seed)
+    bundle = modeling.load_bundle("clippings-linecnn-char", None, vocab=CharTokenizer.build(NAMES))
+    bundle.model.visual.to(memory_format=torch.channels_last)
+    best, rows = training.train_stage(
+        bundle, dict(RECIPE, epochs=2), _views_data(), None, Path(checkpoint_dir), seed=seed, batch_size=8,
+        eval_batch_size=16, device="cpu",
+    )  # fmt: skip
+    digest = hashlib.sha256(json.dumps([r["loss"] for r in rows]).encode())
+    for name, tensor in sorted(best.items()):
+        digest.update(name.encode() + tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _probes_in_fresh_process(seeds, checkpoints: Path) -> list[str]:
+    calls = ", ".join(f"t.probe({seed}, {str(checkpoints / str(i))!r})" for i, seed in enumerate(seeds))
+    code = f"import conftest, test_determinism as t; print(*[{calls}])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=HERE, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def hashes(tmp_path_factory):
+    """Seed 0 in one process; seed 0 and then seed 1 in another (two imports of torch, not three)."""
+    tmp = tmp_path_factory.mktemp("determinism")
+    return _probes_in_fresh_process([0], tmp / "a") + _probes_in_fresh_process([0, 1], tmp / "b")
+
+
+def test_same_seed_trains_bit_identical_weights(hashes):
+    assert hashes[0] == hashes[1]
+
+
+def test_another_seed_trains_other_weights(hashes):
+    assert hashes[0] != hashes[2]
+
+
+def test_deterministic_mode_is_on_after_make_deterministic():
+    import torch
+
+    from clippings_wf import determinism
+
+    before = torch.are_deterministic_algorithms_enabled()
+    try:
+        determinism.make_deterministic(0)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.mkldnn.deterministic and torch.backends.cudnn.deterministic
+        assert not torch.backends.cudnn.benchmark
+    finally:
+        torch.use_deterministic_algorithms(before)
