@@ -22,6 +22,7 @@ include: "rules/embed.smk"
 include: "rules/link.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/bench.smk"
 
 
 rule all:
