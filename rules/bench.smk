@@ -19,12 +19,11 @@ rule scaling_benchmark:
         "benchmarks/bench/scaling_benchmark.tsv"
     conda:
         "../envs/bench.yaml"
-    threads: 2
+    threads: 8
     resources:
         mem_mb=12000,
         runtime=90,
     params:
         model="results/jp_firms/models/sup_multimodal/model.pt",
-    shell:
-        "python bench/scaling.py --out $(dirname {output.csv}) --threads {threads} --model {params.model}"
-        " > {log} 2>&1"
+    script:
+        "../workflow_scripts/scaling_benchmark.py"
