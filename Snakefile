@@ -24,6 +24,7 @@ include: "rules/nomatch.smk"
 include: "rules/cluster.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/bench.smk"
 
 
 rule all:
