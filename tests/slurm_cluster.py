@@ -1,10 +1,12 @@
 """A real single-node SLURM cluster for the tests, from Debian's packages, configured for localhost.
 
 munged, MariaDB + slurmdbd (job accounting, so that `sacct` answers the executor plugin's status queries),
-slurmctld and slurmd run as root in the foreground, each in its own session, with every config, state, socket,
-log and pid file under one folder and free TCP ports, so nothing touches /etc or a cluster the machine may already
-run. Clients reach the cluster through SLURM_CONF (``LocalSlurmCluster.env``). ``stop()`` cancels the jobs and
-ends every daemon that ``start()`` started, whatever state it got to.
+slurmctld and slurmd run as root in the foreground, each in its own session, on free TCP ports, with every state,
+socket, log and pid file under one folder. The two config files go where Debian's Slurm looks by default,
+/etc/slurm/slurm.conf and slurmdbd.conf: the executor plugin's job step clears SLURM_* (SLURM_CONF included) from
+the job's environment before it calls `srun`, so a config anywhere else is not found inside a job. A slurm.conf
+that this module did not write is never replaced. ``stop()`` cancels the jobs, ends every daemon that ``start()``
+started, whatever state it got to, and removes the two config files.
 """
 
 import os
@@ -20,6 +22,8 @@ APT_PACKAGES = ["munge", "slurmctld", "slurmd", "slurm-client", "slurmdbd", "mar
 CLUSTER = "clippings"
 PARTITION = "tiny"
 ACCOUNT = "clippings"
+SLURM_CONF = Path("/etc/slurm/slurm.conf")  # Debian's default: where srun inside a job looks
+CONFIG_MARK = "# written by clippings-workflow tests/slurm_cluster.py; removed when the test cluster stops"
 STARTUP_TIMEOUT = 120  # seconds for each daemon to answer; generous for a busy 2-core machine
 
 
@@ -74,7 +78,8 @@ class LocalSlurmCluster:
     def __init__(self, root: Path):
         self.root = root
         self.daemons: list[tuple[str, subprocess.Popen, list[Path]]] = []
-        self.env = {**os.environ, "SLURM_CONF": str(root / "slurm.conf")}
+        self.env = {**os.environ, "SLURM_CONF": str(SLURM_CONF)}
+        self.wrote_config = False
         self.cpus = self.real_memory_mb = None
 
     # -- commands ---------------------------------------------------------------------------------------------
@@ -172,8 +177,14 @@ class LocalSlurmCluster:
         self.cpus = int(re.search(r"\bCPUs=(\d+)", hardware).group(1))
         self.real_memory_mb = int(re.search(r"\bRealMemory=(\d+)", hardware).group(1))
         node = re.sub(r"^NodeName=\S+", "NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1", hardware)
-        (root / "slurm.conf").write_text(
-            f"""ClusterName={CLUSTER}
+        for conf in (SLURM_CONF, SLURM_CONF.parent / "slurmdbd.conf"):
+            if conf.exists() and CONFIG_MARK not in conf.read_text(errors="replace"):
+                raise ClusterError(f"{conf} exists and is not this test's: not replacing a real cluster's config")
+        SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
+        self.wrote_config = True
+        SLURM_CONF.write_text(
+            f"""{CONFIG_MARK}
+ClusterName={CLUSTER}
 SlurmctldHost=localhost
 SlurmctldPort={ports['slurmctld']}
 SlurmdPort={ports['slurmd']}
@@ -208,9 +219,10 @@ SchedulerType=sched/backfill
 PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
         )
-        dbd_conf = root / "slurmdbd.conf"  # slurmdbd reads it from SLURM_CONF's folder
+        dbd_conf = SLURM_CONF.parent / "slurmdbd.conf"  # slurmdbd reads it from slurm.conf's folder
         dbd_conf.write_text(
-            f"""AuthType=auth/munge
+            f"""{CONFIG_MARK}
+AuthType=auth/munge
 AuthInfo=socket={munge_socket}
 DbdHost=localhost
 DbdPort={ports['slurmdbd']}
@@ -269,3 +281,7 @@ StorageLoc=slurm_acct_db
                     continue
         self.daemons.clear()
         shutil.rmtree(self.root / "db", ignore_errors=True)  # MariaDB's files: about 200 MB
+        if self.wrote_config:
+            for conf in (SLURM_CONF, SLURM_CONF.parent / "slurmdbd.conf"):
+                conf.unlink(missing_ok=True)
+            self.wrote_config = False
