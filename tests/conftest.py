@@ -12,8 +12,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 BIN = Path(sys.executable).parent
 # Outputs that two runs with the same seed must reproduce byte for byte (the local rerun in test_workflow.py, the
-# SLURM run in test_slurm.py). Training is not yet bit-identical on CPU (README, known limits); once it is, add
-# "models/...", "linking/top1.csv" and "tables/main_results.csv".
+# SLURM run in test_slurm.py). Training is not yet bit-identical on CPU (README, known limits); once it is, add the
+# trained models' outputs and the tables here (e.g. "linking/top1.csv", "tables/main_results.csv").
 DETERMINISTIC_OUTPUTS = ["data/records.csv", "data/manifest.csv", "synthetic/views.parquet", "baselines/top1.csv"]
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "schemas", "workflow_scripts", "report", "profiles", "envs"]
 
