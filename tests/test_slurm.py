@@ -130,6 +130,8 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
         match = re.search(r"SLURM job (\d+)", text)
         assert match, f"{path} does not name a SLURM job"
         job_of_log[path] = match.group(1)
+        if re.match(r"(warmup|align|supcon|embed)_", Path(path).name):  # GPU steps say which device they used
+            assert re.search(r" on (cpu|cuda:\d+) \(", text), f"{path} does not name its device"
     assert set(job_of_log.values()) == set(jobs)
     # ... and the plugin's log folder holds the job's sbatch output, under the rule that the job ran.
     for job_id, (_, comment, _) in jobs.items():
