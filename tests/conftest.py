@@ -1,7 +1,58 @@
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+BIN = Path(sys.executable).parent
+# Byte-identical between two runs of the tiny configuration with the same seed, locally or on SLURM (CPU).
+DETERMINISTIC_OUTPUTS = ["data/records.csv", "data/manifest.csv", "synthetic/views.parquet", "baselines/top1.csv",
+                         "linking/top1.csv", "tables/main_results.csv", "tables/nomatch.csv", "tables/clustering.csv"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "schemas", "workflow_scripts", "report", "profiles", "envs"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """The workflow and the tiny config in a fresh folder, so a test run never touches the repository's results."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / name)
+    shutil.copy(REPO / "tests" / "config_tiny.yaml", dest / "config_tiny.yaml")
+    return dest
+
+
+def run_snakemake(workdir: Path, *args, check=True, cores="2", env=None, timeout=None):
+    cores_args = ["--cores", cores] if cores else []
+    result = subprocess.run(
+        [str(BIN / "snakemake"), *cores_args, *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def run_tiny(workdir: Path) -> Path:
+    copy_workflow(workdir)
+    run_snakemake(workdir, "--configfile", "config_tiny.yaml")
+    return workdir / "results" / "jp_firms"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny configuration run once locally from scratch (its results folder), shared by every test that needs
+    a finished local run: the whole workflow takes minutes, so the suite runs it once."""
+    return run_tiny(tmp_path_factory.mktemp("tiny") / "local")

@@ -158,3 +158,11 @@ def test_vit_b32_builtin_forward():
         img, txt = encode(bundle.model.eval(), bundle.to_input(crops), bundle.tokenize(["東京電機"]))
     assert img.shape == txt.shape == (1, 512)
     assert time.time() - t0 < 20
+
+
+def test_describe_device_says_where_a_step_ran():
+    from clippings_wf.modeling import describe_device
+
+    assert describe_device("cpu") == f"cpu ({torch.get_num_threads()} threads, fp32)"
+    if torch.cuda.is_available():
+        assert describe_device("cuda").startswith("cuda:0 (") and "autocast" in describe_device("cuda")

@@ -2,37 +2,15 @@
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import REPO
-
-BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "schemas", "workflow_scripts", "report", "profiles", "envs"]
-
-
-def _copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, dest / name)
-    shutil.copy(REPO / "tests" / "config_tiny.yaml", dest / "config_tiny.yaml")
-    return dest
-
-
-def _snakemake(workdir: Path, *args, check=True):
-    result = subprocess.run(
-        [str(BIN / "snakemake"), "--cores", "2", *args], cwd=workdir, capture_output=True, text=True
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return result
+from conftest import BIN, DETERMINISTIC_OUTPUTS, REPO
+from conftest import copy_workflow as _copy_workflow
+from conftest import run_snakemake as _snakemake
+from conftest import run_tiny as _run_tiny
 
 
 def test_lint_is_clean():
@@ -54,17 +32,10 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (workdir / "results").exists()
 
 
-def _run_tiny(workdir: Path) -> Path:
-    _copy_workflow(workdir)
-    _snakemake(workdir, "--configfile", "config_tiny.yaml")
-    return workdir / "results" / "jp_firms"
-
-
 @pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """The tiny configuration, run twice from scratch with the same seed."""
-    root = tmp_path_factory.mktemp("tiny")
-    return _run_tiny(root / "first"), _run_tiny(root / "second")
+def tiny_runs(tiny_run, tmp_path_factory):
+    """The tiny configuration, run twice from scratch with the same seed (the first run is the session's)."""
+    return tiny_run, _run_tiny(tmp_path_factory.mktemp("tiny") / "second")
 
 
 def test_tiny_run_fills_the_table(tiny_runs):
@@ -116,15 +87,10 @@ def check_evaluation_tables(results: Path):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 1000
 
 
-SEEDED_OUTPUTS = ["data/records.csv", "data/manifest.csv", "synthetic/views.parquet", "baselines/top1.csv",
-                  "linking/top1.csv", "tables/main_results.csv",
-                  "tables/nomatch.csv", "tables/clustering.csv"]  # fmt: skip
-
-
 def test_same_seed_gives_identical_manifest_and_tables(tiny_runs):
     # Every table, the trained models' top-1 included: training is bit-identical on CPU (clippings_wf.determinism).
     first, second = tiny_runs
-    for relative in SEEDED_OUTPUTS:
+    for relative in DETERMINISTIC_OUTPUTS:
         assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
     for model in first.glob("models/*/metrics.csv"):
         assert model.read_bytes() == (second / model.relative_to(first)).read_bytes(), model

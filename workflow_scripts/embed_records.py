@@ -24,7 +24,9 @@ records = manifest[keep].reset_index(drop=True)
 bundle = modeling.load_artifact(snakemake.input.model, device=device)
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
-log.info("embedding %d records with %s on %s", len(records), snakemake.input.model, device)
+log.info(
+    "embedding %d records with %s on %s", len(records), snakemake.input.model, modeling.describe_device(device)
+)
 encoded = embedding.encode_records(bundle, records, manifest_path.parent, workers=snakemake.threads)
 batch = int(snakemake.params.batch_size)
 image, _ = embedding.embed_arrays(bundle, encoded.crops, None, batch, device, desc="image")

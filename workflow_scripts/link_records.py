@@ -7,6 +7,7 @@ start_step_log(snakemake)
 import logging
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pandas as pd
 
@@ -18,6 +19,8 @@ manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
 linking = snakemake.params.linking
 index_params = linking.get(linking["index"], {}) if linking["index"] != "flat" else {}
 W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
+gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0  # the faiss-cpu wheel has no GPU support
+log.info("FAISS %s index on %s", linking["index"], "GPU" if gpus and linking["index"] in ("flat", "ivf") else "CPU")
 
 embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
 

@@ -18,7 +18,7 @@ recipe = dict(snakemake.params.stage)
 settings = snakemake.params.training
 model_cfg = snakemake.params.model
 device = modeling.pick_device(model_cfg["device"])
-log.info("stage %s on %s: %s", recipe["stage"], device, recipe)
+log.info("stage %s on %s: %s", recipe["stage"], modeling.describe_device(device), recipe)
 
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)

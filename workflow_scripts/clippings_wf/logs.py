@@ -27,4 +27,6 @@ def start_step_log(snakemake, threads=None):
         torch.set_num_threads(n)
     except ImportError:
         pass
-    logging.getLogger("clippings_wf").info("step %s, threads=%d", snakemake.rule, n)
+    # Under SLURM the log names the job, so a step's log leads to its sbatch log and accounting record.
+    where = f", SLURM job {os.environ['SLURM_JOB_ID']}" if "SLURM_JOB_ID" in os.environ else ""
+    logging.getLogger("clippings_wf").info("step %s, threads=%d%s", snakemake.rule, n, where)

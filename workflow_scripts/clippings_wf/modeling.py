@@ -276,5 +276,15 @@ def autocast(device, enabled: bool = True):
     return torch.autocast("cuda", dtype=dtype)
 
 
+def describe_device(device) -> str:
+    """What a step's log says about where it ran: the CUDA card and autocast dtype, or CPU and its threads."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)}, {dtype} autocast)"
+    return f"{device.type} ({torch.get_num_threads()} threads, fp32)"
+
+
 def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
