@@ -1,13 +1,11 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
-validate(config, schema="../schemas/config.schema.yaml")
-
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
-from clippings_wf.config_checks import check_config
+from clippings_wf.config_checks import check_config, validate_config
 
+# The schema (short messages naming each bad key, then its defaults filled in), then what it cannot express.
+validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 check_config(config)
 
 DATASETS = list(config["datasets"])
