@@ -98,6 +98,7 @@ def all_targets():
             "results/{dataset}/figures/training_curves.png",
             "results/{dataset}/figures/retrieval_gallery.png",
             "results/{dataset}/figures/embedding_map.png",
+            "results/{dataset}/tables/resources.csv",
         ],
         dataset=DATASETS,
     )
@@ -167,3 +168,27 @@ def multimodal_weight():
 def reference_table(wildcards):
     """The committed copy of the default run's table (results/reference/), if this dataset has one."""
     return f"results/reference/{wildcards.dataset}/main_results.csv"
+
+
+def resource_report_inputs(wildcards):
+    """Every other final output of the dataset, so that the report runs last and sees every benchmark."""
+    return [
+        path
+        for path in all_targets()
+        if f"results/{wildcards.dataset}/" in path
+        and not path.endswith("resources.csv")
+    ]
+
+
+def benchmark_dir(wildcards):
+    return f"benchmarks/{wildcards.dataset}"
+
+
+def declared_mem_mb(wildcards):
+    """Each rule's declared mem_mb (rules whose mem_mb is a plain number)."""
+    declared = {}
+    for each in workflow.rules:
+        mem_mb = each.resources.get("mem_mb")
+        if isinstance(mem_mb, int):
+            declared[each.name] = mem_mb
+    return declared
