@@ -189,6 +189,7 @@ def declared_mem_mb(wildcards):
     declared = {}
     for each in workflow.rules:
         mem_mb = each.resources.get("mem_mb")
-        if isinstance(mem_mb, int):
-            declared[each.name] = mem_mb
+        value = getattr(mem_mb, "value", mem_mb)  # snakemake 9 wraps it in a Resource
+        if isinstance(value, (int, float)):
+            declared[each.name] = int(value)
     return declared
