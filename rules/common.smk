@@ -2,14 +2,12 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
-validate(config, schema="../schemas/config.schema.yaml")
-
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
-from clippings_wf.config_checks import check_config
+from clippings_wf.config_checks import check_config, validate_config
 from clippings_wf.languages import applicable_baselines, ocr_settings
 
+# The schema (short messages naming each bad key, then its defaults filled in), then what it cannot express.
+validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 check_config(config)
 
 DATASETS = [name for name, d in config["datasets"].items() if d["enabled"]]
@@ -106,6 +104,7 @@ def all_targets():
             "results/{dataset}/figures/nomatch_thresholds.png",
             "results/{dataset}/tables/clustering.md",
             "results/{dataset}/figures/clustering.png",
+            "results/{dataset}/tables/resources.csv",
         ],
         dataset=DATASETS,
     )
@@ -253,3 +252,28 @@ def synthetic_records(wildcards):
     if is_manifest_dataset(wildcards):
         return f"results/{wildcards.dataset}/data/manifest.csv"
     return f"results/{wildcards.dataset}/data/records.csv"
+
+
+def resource_report_inputs(wildcards):
+    """Every other final output of the dataset, so that the report runs last and sees every benchmark."""
+    return [
+        path
+        for path in all_targets()
+        if f"results/{wildcards.dataset}/" in path
+        and not path.endswith("resources.csv")
+    ]
+
+
+def benchmark_dir(wildcards):
+    return f"benchmarks/{wildcards.dataset}"
+
+
+def declared_mem_mb(wildcards):
+    """Each rule's declared mem_mb (rules whose mem_mb is a plain number)."""
+    declared = {}
+    for each in workflow.rules:
+        mem_mb = each.resources.get("mem_mb")
+        value = getattr(mem_mb, "value", mem_mb)  # snakemake 9 wraps it in a Resource
+        if isinstance(value, (int, float)):
+            declared[each.name] = int(value)
+    return declared

@@ -63,3 +63,30 @@ rule compare_reference:
         tolerance=0.03,
     script:
         "../workflow_scripts/compare_reference.py"
+
+
+# Peak memory of every benchmarked job (benchmarks/) against its rule's declared mem_mb.
+rule resource_report:
+    input:
+        resource_report_inputs,
+    output:
+        csv=report(
+            "results/{dataset}/tables/resources.csv",
+            caption="../report/resources.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "peak memory per rule"},
+        ),
+        md="results/{dataset}/tables/resources.md",
+    log:
+        "logs/{dataset}/resource_report.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        benchmarks=benchmark_dir,
+        declared=declared_mem_mb,
+    script:
+        "../workflow_scripts/resource_report.py"

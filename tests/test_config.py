@@ -7,7 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from clippings_wf.config_checks import ConfigError, check_config, known_architectures
+from clippings_wf.config_checks import ConfigError, check_config, known_architectures, validate_config
 
 from conftest import REPO
 
@@ -66,3 +66,52 @@ def test_split_fractions_must_sum_to_one():
     config["datasets"]["jp_firms"]["generate"]["split"] = {"train": 0.7, "val": 0.2, "test": 0.2}
     with pytest.raises(ConfigError, match="sum to 1"):
         check_config(config)
+
+
+def _configure(config):
+    """What rules/common.smk does before any job: the schema with short messages, then the extra checks."""
+    validate_config(config, SCHEMA)
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        # wrong type
+        (lambda c: c["training"].update(seed="zero"), ["training.seed: 'zero' is not of type integer"]),
+        # unknown key: named with its path, and the keys allowed there
+        (lambda c: c["training"].update(batch_sise=64), ["training.batch_sise: unknown key", "batch_size"]),
+        # missing required key
+        (lambda c: c["training"].pop("selfsup"), ["training.selfsup: required key missing"]),
+        # negative size
+        (lambda c: c["datasets"]["jp_firms"]["generate"].update(n_entities=-5),
+         ["datasets.jp_firms.generate.n_entities: -5 is out of range (allowed: >= 10)"]),
+        # unknown model name
+        (lambda c: c["model"].update(architecture="ViT-Q-99"),
+         ["model.architecture: unknown 'ViT-Q-99'", "clippings-linecnn-char", "ViT-B-32"]),
+        # unknown OCR language
+        (lambda c: c["datasets"]["jp_firms"]["ocr"].update(lang="klingon"),
+         ["datasets.jp_firms.ocr.lang: Tesseract language 'klingon' is not installed", "jpn_vert"]),
+    ],
+    ids=["wrong-type", "unknown-key", "missing-key", "negative-size", "unknown-model", "unknown-ocr-language"],
+)  # fmt: skip
+def test_bad_config_message_names_the_key_and_the_allowed_values(edit, expected):
+    config = _default()
+    edit(config)
+    with pytest.raises(ConfigError) as error:
+        _configure(config)
+    message = str(error.value)
+    for part in expected:
+        assert part in message
+    assert len(message) < 1500  # a few lines, not the schema and the config dumped
+
+
+def test_every_schema_error_is_listed_at_once():
+    config = _default()
+    config["training"]["seed"] = -1
+    config["model"]["device"] = "tpu"
+    with pytest.raises(ConfigError) as error:
+        _configure(config)
+    assert "training.seed" in str(error.value) and "model.device: 'tpu' is not allowed (allowed: auto, cpu, cuda)" in str(
+        error.value
+    )

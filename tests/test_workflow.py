@@ -54,6 +54,10 @@ def test_tiny_run_fills_the_table(tiny_runs):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 1000
     quality = pd.read_csv(results / "data" / "ocr_quality.csv")
     assert set(quality["condition"]) == {"noisy", "clean"}
+    # Every benchmarked job is matched to its rule's declared mem_mb, and stayed within it.
+    memory = pd.read_csv(results / "tables" / "resources.csv")
+    assert {"ocr_records", "warmup_vision", "supcon_labelled", "embed_records", "link_records"} <= set(memory["rule"])
+    assert memory["mem_mb_declared"].notna().all() and memory["within"].all(), memory
 
 
 def test_tiny_run_fills_the_nomatch_and_clustering_tables(tiny_runs):
@@ -100,8 +104,9 @@ def test_another_seed_changes_manifest_and_baseline_table(tiny_runs, tmp_path):
     # Only the cheap targets: that another training seed changes the weights is shown in test_determinism.py.
     workdir = _copy_workflow(tmp_path / "seed7")
     targets = ["results/jp_firms/data/manifest.csv", "results/jp_firms/baselines/top1.csv"]
-    override = 'datasets={"jp_firms": {"generate": {"seed": 7}}}'
-    _snakemake(workdir, *targets, "--configfile", "config_tiny.yaml", "--config", override)
+    # A config file, not --config: snakemake reads nested --config values as strings ('7').
+    (workdir / "seed7.yaml").write_text("datasets:\n  jp_firms:\n    generate:\n      seed: 7\n")
+    _snakemake(workdir, *targets, "--configfile", "config_tiny.yaml", "seed7.yaml")
     first = tiny_runs[0]
     for relative in ("data/manifest.csv", "baselines/top1.csv"):
         assert (workdir / "results" / "jp_firms" / relative).read_bytes() != (first / relative).read_bytes()

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from clippings_wf import determinism, embedding, modeling
+from clippings_wf.atomic import atomic_path
 from clippings_wf.manifest import read_manifest
 
 log = logging.getLogger("embed_records")
@@ -34,10 +35,11 @@ text = {
     column: embedding.embed_arrays(bundle, None, tokens, batch, device, desc=column)[1]
     for column, tokens in encoded.tokens.items()
 }
-np.savez(
-    snakemake.output.embeddings,
-    record_id=encoded.record_ids.astype(str),
-    image=image,
-    text_noisy=text["ocr_noisy"],
-    text_clean=text["ocr_clean"],
-)
+with atomic_path(snakemake.output.embeddings) as tmp:
+    np.savez(
+        tmp,
+        record_id=encoded.record_ids.astype(str),
+        image=image,
+        text_noisy=text["ocr_noisy"],
+        text_clean=text["ocr_clean"],
+    )

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf import embedding
+from clippings_wf.atomic import atomic_path
 from clippings_wf.manifest import read_manifest
 
 log = logging.getLogger("link_records")
@@ -62,5 +63,7 @@ if "sup_multimodal" in embeddings:
         predictions.append(pred.assign(method="sup_multimodal_tuned_w", ocr=ocr))
         log.info("sup_multimodal %s: w tuned on val = %.2f, test top-1 %.4f", ocr, w_best, test_top1)
 
-pd.DataFrame(results).to_csv(snakemake.output.top1, index=False, float_format="%.6f")
-pd.concat(predictions).to_csv(snakemake.output.predictions, index=False, float_format="%.6f")
+with atomic_path(snakemake.output.top1) as tmp:
+    pd.DataFrame(results).to_csv(tmp, index=False, float_format="%.6f")
+with atomic_path(snakemake.output.predictions) as tmp:
+    pd.concat(predictions).to_csv(tmp, index=False, float_format="%.6f")

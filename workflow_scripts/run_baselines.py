@@ -6,6 +6,7 @@ start_step_log(snakemake)  # noqa: F821
 
 import pandas as pd  # noqa: E402
 
+from clippings_wf.atomic import atomic_path  # noqa: E402
 from clippings_wf.baselines import run_baselines  # noqa: E402
 
 manifest = pd.read_csv(snakemake.input.manifest, dtype=str, keep_default_na=False)  # noqa: F821
@@ -17,5 +18,7 @@ summary, predictions = run_baselines(
     workers=snakemake.threads,  # noqa: F821
     return_predictions=True,
 )
-summary.to_csv(snakemake.output.top1, index=False, lineterminator="\n")  # noqa: F821
-predictions.to_csv(snakemake.output.predictions, index=False, lineterminator="\n")  # noqa: F821
+with atomic_path(snakemake.output.top1) as tmp:  # noqa: F821
+    summary.to_csv(tmp, index=False, lineterminator="\n")
+with atomic_path(snakemake.output.predictions) as tmp:  # noqa: F821
+    predictions.to_csv(tmp, index=False, lineterminator="\n")

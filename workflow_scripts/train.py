@@ -5,12 +5,14 @@ from clippings_wf.logs import start_step_log
 start_step_log(snakemake)
 
 import logging
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from clippings_wf import determinism, embedding, leakage, modeling, training
+from clippings_wf.atomic import atomic_path
 from clippings_wf.manifest import read_manifest
 
 log = logging.getLogger("train")
@@ -44,12 +46,16 @@ data = training.load_training_data(
 eval_data = training.load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
 log.info("%d training records, %s classes", len(data.crops), "no" if data.labels is None else len(set(data.labels)))
 
+# Per-epoch checkpoints live outside the rule's declared outputs, so Snakemake keeps them when an interrupted
+# job is rerun: results/<dataset>/checkpoints/<stage>/ (removed once the stage has finished).
+stage_dir = Path(snakemake.output.model).parent
+checkpoint_dir = stage_dir.parents[1] / "checkpoints" / stage_dir.name
 best_state, rows = training.train_stage(
     bundle,
     recipe,
     data,
     eval_data,
-    checkpoint_dir=Path(snakemake.output.model).parent / "checkpoints",
+    checkpoint_dir=checkpoint_dir,
     seed=int(settings["seed"]),
     batch_size=int(settings["batch_size"]),
     eval_batch_size=int(settings["eval_batch_size"]),
@@ -65,4 +71,7 @@ modeling.save_artifact(
     vocab=bundle.tokenizer,
     extra={"stage": recipe["stage"], "w": training.stage_weight(recipe), "val_top1": float(val.max()) if len(val) else -1.0},
 )
-metrics.to_csv(snakemake.output.metrics, index=False)
+with atomic_path(snakemake.output.metrics) as tmp:
+    metrics.to_csv(tmp, index=False)
+# Finished: a later rerun (new code, say) must train again rather than resume from the last epoch.
+shutil.rmtree(checkpoint_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import shutil
 import subprocess
@@ -15,6 +16,51 @@ DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 
 class ConfigError(ValueError):
     pass
+
+
+def _key_path(error) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _describe(error) -> str:
+    """One line per schema violation: the key path, what is wrong, and what is allowed."""
+    where, value, kind = _key_path(error), error.validator_value, error.validator
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        keys = ", ".join(f"{where}.{k}" if error.absolute_path else k for k in extra)
+        return f"{keys}: unknown key (allowed here: {', '.join(allowed) or 'none'})"
+    if kind == "required":
+        missing = [k for k in value if k not in error.instance]
+        keys = ", ".join(f"{where}.{k}" if error.absolute_path else k for k in missing)
+        return f"{keys}: required key missing"
+    if kind == "type":
+        return f"{where}: {error.instance!r} is not of type {value}"
+    if kind == "enum":
+        return f"{where}: {error.instance!r} is not allowed (allowed: {', '.join(map(str, value))})"
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<",
+              "minItems": "at least", "maxItems": "at most", "minProperties": "at least"}  # fmt: skip
+    if kind in bounds:
+        return f"{where}: {error.instance!r} is out of range (allowed: {bounds[kind]} {value})"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: dict, schema_path) -> None:
+    """Validate against the JSON schema with short messages naming each bad key, then fill the defaults.
+
+    snakemake.utils.validate alone reports the first error with the whole schema and config dumped after it
+    (several KB); we list every error in one line each, then let it fill the schema's defaults.
+    """
+    import jsonschema
+    import yaml
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(dict.fromkeys(map(_describe, errors))))
+    validate(config, schema=str(schema_path))
 
 
 def known_architectures() -> list[str]:
@@ -88,13 +134,20 @@ def check_config(config: dict) -> None:
                 )
     model = config["model"]
     architectures = known_architectures()
+    ours = sorted(p.stem for p in OUR_MODEL_CONFIGS.glob("*.json"))
     chosen = {"model.architecture": model["architecture"]}
     for name, dataset in config["datasets"].items():
         if dataset.get("model", {}).get("architecture"):
             chosen[f"datasets.{name}.model.architecture"] = dataset["model"]["architecture"]
     for key, architecture in chosen.items():
         if architecture not in architectures:
-            problems.append(f"{key}: unknown {architecture!r} (known: {', '.join(architectures)})")
+            close = difflib.get_close_matches(architecture, architectures, n=3)
+            problems.append(
+                f"{key}: unknown {architecture!r} (allowed: ours, {', '.join(ours)}; or one of "
+                f"open_clip's {len(architectures) - len(ours)} model configs, e.g. ViT-B-32"
+                + (f"; closest: {', '.join(close)}" if close else "")
+                + "; all: python -c 'import open_clip; print(open_clip.list_models())')"
+            )
     pretrained = model["pretrained"]
     looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
     if looks_like_path and not Path(pretrained).is_file():

@@ -53,9 +53,17 @@ def build_index(ref_emb, kind: str = "flat", nlist: int | None = None, nprobe: i
     return index
 
 
-def search(index, query_emb, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(scores float32 [Q, k], indices int64 [Q, k]); index -1 where fewer than k were found."""
-    return index.search(_f32(query_emb), k)
+def search(index, query_emb, k: int = 1, chunk_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """(scores float32 [Q, k], indices int64 [Q, k]); index -1 where fewer than k were found.
+
+    Queries go to FAISS ``chunk_size`` at a time, so memory beyond the inputs and the [Q, k] results stays
+    bounded however many queries there are; the query x reference matrix is never built (FAISS itself blocks it).
+    """
+    queries = _f32(query_emb)
+    if len(queries) <= chunk_size:
+        return index.search(queries, k)
+    parts = [index.search(queries[start : start + chunk_size], k) for start in range(0, len(queries), chunk_size)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def link_top1(query_emb, ref_emb, kind: str = "flat", k: int = 1, **params) -> tuple[np.ndarray, np.ndarray]:

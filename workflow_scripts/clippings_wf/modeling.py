@@ -27,6 +27,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
+from .atomic import atomic_path
 from . import linecnn  # noqa: F401  (registers the timm model names open_clip looks up)
 from .images import load_crops as _load_crops
 from .images import to_model_input
@@ -221,8 +222,9 @@ def save_artifact(path, model, architecture: str, vocab=None, extra: dict | None
     _check_plain(extra)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"architecture": architecture, "model_cfg": cfg, "state_dict": state, "vocab": chars,
-                "extra": extra}, path)
+    with atomic_path(path) as tmp:
+        torch.save({"architecture": architecture, "model_cfg": cfg, "state_dict": state, "vocab": chars,
+                    "extra": extra}, tmp)
 
 
 def load_artifact(path, device="cpu", architecture: str | None = None) -> ModelBundle:

@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import atomic
+from .atomic import atomic_path
+
 # Method keys used by the workflow -> the names printed in tables and figures.
 CLASSICAL_DISPLAY_NAMES = {
     "levenshtein": "Levenshtein",
@@ -233,9 +236,10 @@ def write_table(df: pd.DataFrame, stem: str | Path) -> list[Path]:
         if pd.api.types.is_float_dtype(csv[column]):
             csv[column] = csv[column].round(1 if column.startswith("gain_") else 3)
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
-    csv.to_csv(paths[0], index=False, lineterminator="\n")
-    paths[1].write_text(to_markdown(df), encoding="utf-8")
-    paths[2].write_text(to_latex(df), encoding="utf-8")
+    with atomic_path(paths[0]) as tmp:
+        csv.to_csv(tmp, index=False, lineterminator="\n")
+    atomic.write_text(paths[1], to_markdown(df))
+    atomic.write_text(paths[2], to_latex(df))
     return paths
 
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from clippings_wf import embedding, images, losses, modeling, samplers
+from clippings_wf.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,40 @@ def _recipe_hash(recipe: dict, extra: dict) -> str:
     return hashlib.sha256(json.dumps([recipe, extra], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _content_hash(*parts) -> str:
+    """sha256 of arrays, tensors (a state_dict's values) and JSON-able values, in order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, dict):  # a state_dict
+            for name, tensor in sorted(part.items()):
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        elif isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        elif isinstance(part, torch.Tensor):
+            digest.update(part.detach().cpu().contiguous().numpy().tobytes())
+        else:
+            digest.update(json.dumps(part, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def run_fingerprint(recipe: dict, model, data: TrainingData, eval_data, seed: int, batch_size: int) -> str:
+    """What a checkpoint must have been trained from to be resumed: the recipe, the seed, the starting weights
+    (and so the architecture and the previous stage) and the training and validation data."""
+    inputs = {
+        "seed": seed,
+        "batch_size": batch_size,
+        "init": _content_hash(model.state_dict()),
+        "data": _content_hash(data.crops, data.texts, data.labels if data.labels is not None else []),
+        "eval": None if eval_data is None else _content_hash(eval_data.crops, eval_data.tokens,
+                                                              list(eval_data.entities)),
+    }
+    return _recipe_hash(recipe, inputs)
+
+
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _cosine_with_warmup(total_steps: int, warmup_steps: int):
@@ -202,7 +232,7 @@ def train_stage(
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     last = checkpoint_dir / "last.pt"
-    fingerprint = _recipe_hash(recipe, {"seed": seed, "batch_size": batch_size, "n": len(data.crops)})
+    fingerprint = run_fingerprint(recipe, model, data, eval_data, seed, batch_size)
     progress = Progress()
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if last.exists():
@@ -217,7 +247,7 @@ def train_stage(
             )
             log.info("resumed %s after epoch %d of %d", recipe["stage"], progress.epoch, epochs)
         else:
-            log.info("ignoring a checkpoint of another recipe in %s", checkpoint_dir)
+            log.info("ignoring the checkpoint in %s: made from another recipe, seed, start or data", checkpoint_dir)
 
     mining = objective == "supcon" and data.labels is not None and int(recipe.get("hard_negatives_k", 0)) > 0
     remine_every = int(recipe.get("remine_every", 1))

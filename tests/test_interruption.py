@@ -1,0 +1,160 @@
+"""Killing the workflow in the middle of training and rerunning the same command resumes from the last epoch
+checkpoint, and ends with the same model and metrics as an uninterrupted run.
+
+One training stage (warmup_vision, 3 epochs on data smaller than the tiny configuration's) through Snakemake in a temporary folder: first
+uninterrupted, then killed (SIGTERM, then SIGKILL, to snakemake's whole process group) right after the first epoch's
+checkpoint appears, then rerun with the same command.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from test_workflow import BIN, _copy_workflow
+
+STAGE = "results/jp_firms/models/warmup_vision"
+CHECKPOINT = "results/jp_firms/checkpoints/warmup_vision/last.pt"
+EPOCHS = 3
+CONFIG = f"""# smaller than the tiny configuration: a few steps per epoch
+datasets:
+  jp_firms:
+    generate: {{n_entities: 30, n_pool: 10}}
+    synthetic: {{n_extra_names: 20}}
+training:
+  warmup_vision: {{epochs: {EPOCHS}, lr: 0.002, temperature: 0.1}}
+"""
+SNAKEMAKE = [str(BIN / "snakemake"), "--cores", "2", "--configfile", "config_tiny.yaml", "interrupt.yaml", "--"]
+COMMAND = SNAKEMAKE + [f"{STAGE}/model.pt"]  # what a user types, and types again after the interruption
+
+
+def _run(workdir, check=True):
+    result = subprocess.run(COMMAND, cwd=workdir, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """The data and vocabulary once (kept mtimes: copies do not rerun them), then one uninterrupted training."""
+    root = tmp_path_factory.mktemp("interrupt")
+    base = _copy_workflow(root / "base")
+    (base / "interrupt.yaml").write_text(CONFIG)
+    prep = SNAKEMAKE + ["results/jp_firms/models/vocab.json"]
+    result = subprocess.run(prep, cwd=base, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    reference = root / "reference"
+    shutil.copytree(base, reference, symlinks=True)
+    _run(reference)
+    return root, reference
+
+
+def _kill_after_first_checkpoint(workdir, how):
+    process = subprocess.Popen(COMMAND, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # fmt: skip
+    checkpoint = workdir / CHECKPOINT
+    try:
+        deadline = time.time() + 300
+        while not checkpoint.exists():
+            assert process.poll() is None, "the stage ended before its first checkpoint"
+            assert time.time() < deadline, "no checkpoint after 300 s"
+            time.sleep(0.05)
+        # The whole process group, as a terminal, a scheduler or a shutdown does. (SIGTERM to snakemake alone
+        # is a graceful stop: it lets the running job finish, and nothing is lost.)
+        os.killpg(process.pid, getattr(signal, how))
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return torch.load(checkpoint, weights_only=True)["epoch"]
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_killed_training_resumes_to_the_uninterrupted_result(prepared, how):
+    root, reference = prepared
+    workdir = root / how
+    shutil.copytree(root / "base", workdir, symlinks=True)
+    epoch = _kill_after_first_checkpoint(workdir, how)
+    assert 1 <= epoch < EPOCHS, epoch
+    assert not (workdir / STAGE / "model.pt").exists()
+
+    if how == "SIGKILL":
+        # SIGKILL gives snakemake no chance to remove its lock: the user types --unlock once (README).
+        assert "--unlock" in _run(workdir, check=False).stderr
+        unlock = subprocess.run(SNAKEMAKE[:-1] + ["--unlock"], cwd=workdir, capture_output=True, text=True)
+        assert unlock.returncode == 0, unlock.stderr[-4000:]
+    _run(workdir)  # the same command again
+    log = (workdir / "logs/jp_firms/warmup_vision.log").read_text()
+    assert f"resumed warmup_vision after epoch {epoch} of {EPOCHS}" in log
+
+    expected = torch.load(reference / STAGE / "model.pt", weights_only=True)["state_dict"]
+    got = torch.load(workdir / STAGE / "model.pt", weights_only=True)["state_dict"]
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert torch.equal(expected[name], got[name]), name
+    pd.testing.assert_frame_equal(
+        pd.read_csv(reference / STAGE / "metrics.csv"), pd.read_csv(workdir / STAGE / "metrics.csv")
+    )
+    assert not (workdir / CHECKPOINT).parent.exists()  # removed once the stage finished
+
+
+def test_checkpoint_of_other_inputs_is_not_resumed(tmp_path, caplog):
+    """The resume fingerprint covers the starting weights and the data, not only the recipe."""
+    import numpy as np
+
+    from clippings_wf import training
+    from test_training import RECIPE, _bundle, _views_data
+
+    recipe = dict(RECIPE, epochs=1)
+
+    def train(bundle, data):
+        return training.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8,
+                                    eval_batch_size=16, device="cpu")  # fmt: skip
+
+    def stop_after_checkpoint(obj, path):
+        real_save(obj, path)
+        raise KeyboardInterrupt
+
+    real_save = training._atomic_save
+    training._atomic_save = stop_after_checkpoint
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(_bundle(), _views_data())
+    finally:
+        training._atomic_save = real_save
+
+    caplog.set_level("INFO", logger="clippings_wf.training")
+    other_start = _bundle()
+    with torch.no_grad():
+        next(other_start.model.parameters()).add_(1.0)
+    train(other_start, _views_data())  # finished: its own checkpoint replaces the first
+    other_data = _views_data()
+    other_data.crops = np.ascontiguousarray(other_data.crops[:, :, ::-1])
+    train(_bundle(), other_data)
+    assert caplog.text.count("ignoring the checkpoint") == 2 and "resumed" not in caplog.text
+
+
+def test_interrupted_table_write_leaves_the_old_table(tmp_path, monkeypatch):
+    """Tables are written to a temporary file and renamed: a writer killed halfway leaves no partial table."""
+    from clippings_wf import tables
+
+    stem = tmp_path / "tables" / "main_results"
+    tables.write_table(pd.DataFrame({"method": ["a"], "top1_noisy": [0.5]}), stem)
+    before = stem.with_suffix(".csv").read_bytes()
+
+    def write_half_then_die(self, path, **kwargs):
+        with open(path, "w") as f:
+            f.write("method,top1_noisy\nb,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", write_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        tables.write_table(pd.DataFrame({"method": ["b"], "top1_noisy": [0.9]}), stem)
+    assert stem.with_suffix(".csv").read_bytes() == before
+    assert sorted(p.name for p in stem.parent.iterdir()) == ["main_results.csv", "main_results.md", "main_results.tex"]
