@@ -8,8 +8,9 @@ import pandas as pd  # noqa: E402
 
 from clippings_wf.atomic import atomic_path  # noqa: E402
 from clippings_wf.baselines import run_baselines  # noqa: E402
+from clippings_wf.manifest import read_manifest  # noqa: E402
 
-manifest = pd.read_csv(snakemake.input.manifest, dtype=str, keep_default_na=False)  # noqa: F821
+manifest = read_manifest(snakemake.input.manifest)  # noqa: F821
 summary, predictions = run_baselines(
     manifest,
     methods=list(snakemake.params.methods),  # noqa: F821

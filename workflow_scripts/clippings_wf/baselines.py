@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .metrics import _as_text, ocr_condition_name, retrieval_top1, top1_accuracy
+from .metrics import as_text, ocr_condition_name, retrieval_top1, top1_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ DEFAULT_TFIDF_NGRAM_RANGES = ((1, 1), (1, 2), (1, 3), (2, 3))
 
 
 def _clean_texts(texts: Sequence) -> list[str]:
-    return [_as_text(t) for t in texts]
+    return [as_text(t) for t in texts]
 
 
 def _zero_empty(similarity: np.ndarray, query_texts: list[str], ref_texts: list[str]) -> np.ndarray:

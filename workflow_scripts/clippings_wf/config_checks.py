@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
+from . import ocr
 from .languages import OCR_MODELS, ocr_settings
 
 OUR_MODEL_CONFIGS = Path(__file__).parent / "model_configs"
-DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 
 
 class ConfigError(ValueError):
@@ -73,18 +71,8 @@ def known_architectures() -> list[str]:
     return sorted(names)
 
 
-def tessdata_dir() -> Path:
-    """Debian's Tesseract model folder: the first line of `tesseract --list-langs` names it."""
-    if shutil.which("tesseract"):
-        out = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout
-        first = out.splitlines()[0] if out else ""
-        if '"' in first:
-            return Path(first.split('"')[1])
-    return DEFAULT_TESSDATA
-
-
 def installed_ocr_languages() -> list[str]:
-    return sorted(p.name.removesuffix(".traineddata") for p in tessdata_dir().glob("*.traineddata"))
+    return sorted(p.name.removesuffix(".traineddata") for p in Path(ocr.tessdata_dir()).glob("*.traineddata"))
 
 
 def manifest_problems(name: str, dataset: dict) -> list[str]:

@@ -7,7 +7,7 @@ import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
 
-def _as_text(value) -> str:
+def as_text(value) -> str:
     """Missing OCR (NaN/None from a CSV round trip) counts as the empty string."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -24,7 +24,7 @@ def character_error_rate(hyps: Sequence[str], refs: Sequence[str]) -> float:
     edits = 0
     chars = 0
     for hyp, ref in zip(hyps, refs):
-        hyp, ref = _as_text(hyp), _as_text(ref)
+        hyp, ref = as_text(hyp), as_text(ref)
         edits += Levenshtein.distance(hyp, ref)
         chars += len(ref)
     return edits / chars if chars else float("nan")
@@ -70,12 +70,12 @@ def ocr_cer_table(
     rows = []
     for role, frame in (("query", queries), ("reference", references)):
         for column in ocr_columns:
-            hyps = [_as_text(v) for v in frame[column]]
+            hyps = [as_text(v) for v in frame[column]]
             rows.append(
                 {
                     "role": role,
                     "ocr": ocr_condition_name(column),
-                    "cer": character_error_rate(hyps, [_as_text(v) for v in frame["text"]]),
+                    "cer": character_error_rate(hyps, [as_text(v) for v in frame["text"]]),
                     "n_records": len(frame),
                     "n_empty": sum(1 for h in hyps if not h.strip()),
                 }

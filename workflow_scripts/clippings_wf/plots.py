@@ -16,6 +16,8 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from .metrics import as_text  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 CJK_FONT_FILES = (
@@ -62,10 +64,6 @@ def _load_crop(path, manifest_dir) -> np.ndarray:
     if image.height > image.width:
         image = image.rotate(90, expand=True, fillcolor=255)
     return np.asarray(image)
-
-
-def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def plot_main_results(table: pd.DataFrame, path_stem) -> list[Path]:
@@ -116,8 +114,8 @@ def plot_example_records(manifest: pd.DataFrame, manifest_dir, path_stem, n: int
         image_ax.set_axis_off()
         turned = " (vertical, shown turned)" if str(row.get("vertical", "0")) in ("1", "1.0", "True") else ""
         image_ax.set_title(f"{row['role']} {row['record_id']}{turned}", fontsize=7, loc="left")
-        lines = [f"truth: {_text(row.get('text'))}", f"noisy OCR: {_text(row.get('ocr_noisy'))}",
-                 f"clean OCR: {_text(row.get('ocr_clean'))}"]  # fmt: skip
+        lines = [f"truth: {as_text(row.get('text'))}", f"noisy OCR: {as_text(row.get('ocr_noisy'))}",
+                 f"clean OCR: {as_text(row.get('ocr_clean'))}"]  # fmt: skip
         text_ax.text(0, 0.5, "\n".join(lines), va="center", fontsize=8)
         text_ax.set_axis_off()
     fig.tight_layout()
@@ -170,12 +168,12 @@ def plot_retrieval_gallery(
     for row_axes, query_id, ref_ids, scores in zip(axes, query_ids, topk_ref_ids, topk_scores):
         query = by_id.loc[str(query_id)]
         row_axes[0].imshow(_load_crop(query["image_path"], manifest_dir), cmap="gray", vmin=0, vmax=255)
-        row_axes[0].set_title(f"query: {_text(query.get(ocr_column))}", fontsize=7, loc="left")
+        row_axes[0].set_title(f"query: {as_text(query.get(ocr_column))}", fontsize=7, loc="left")
         for ax, ref_id, score in zip(row_axes[1:], ref_ids, scores):
             ref = by_id.loc[str(ref_id)]
             ax.imshow(_load_crop(ref["image_path"], manifest_dir), cmap="gray", vmin=0, vmax=255)
             hit = str(ref["entity_id"]) == str(query["entity_id"])
-            ax.set_title(f"{score:.3f} {_text(ref.get(ocr_column))}", fontsize=7, loc="left",
+            ax.set_title(f"{score:.3f} {as_text(ref.get(ocr_column))}", fontsize=7, loc="left",
                          color="green" if hit else "red")  # fmt: skip
             for spine in ax.spines.values():
                 spine.set_edgecolor("green" if hit else "red")

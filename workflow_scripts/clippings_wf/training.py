@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from clippings_wf import embedding, images, losses, modeling, samplers
 from clippings_wf.atomic import atomic_path
+from clippings_wf.metrics import as_text
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ class Progress:
     neighbours: dict | None = None  # hard-negative classes of each class, as last mined
 
 
-def _texts(values) -> list[str]:
-    return ["" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
-
-
 def load_training_data(
     bundle, source: str, manifest: pd.DataFrame, manifest_dir: Path, views: pd.DataFrame, workers: int = 1
 ) -> TrainingData:
@@ -66,18 +63,18 @@ def load_training_data(
     parts = []
     if source in ("synthetic", "pool+synthetic"):
         crops = bundle.load_crops(list(views["png"]), workers=workers)
-        parts.append((crops, [[t] for t in _texts(views["ocr"])], views["name_id"].to_numpy()))
+        parts.append((crops, [[as_text(t)] for t in views["ocr"]], views["name_id"].to_numpy()))
     if source == "pool+synthetic":
         pool = manifest[manifest["split"] == "pool"]
         if len(pool):
             crops = bundle.load_crops(embedding.resolve_image_paths(pool, manifest_dir), workers=workers)
-            parts.append((crops, [[t] for t in _texts(pool["ocr_noisy"])], None))
+            parts.append((crops, [[as_text(t)] for t in pool["ocr_noisy"]], None))
     if source == "labelled":
         train = manifest[(manifest["split"] == "train") & manifest["entity_id"].notna()]
         train = train[train["entity_id"].astype(str) != ""]
         crops = bundle.load_crops(embedding.resolve_image_paths(train, manifest_dir), workers=workers)
         # Either OCR condition may be met at linking time: draw one per step.
-        texts = [[a, b] for a, b in zip(_texts(train["ocr_noisy"]), _texts(train["ocr_clean"]))]
+        texts = [[as_text(a), as_text(b)] for a, b in zip(train["ocr_noisy"], train["ocr_clean"])]
         labels = pd.factorize(train["entity_id"].astype(str), sort=True)[0]
         parts.append((crops, texts, labels))
     if not parts:
@@ -97,7 +94,7 @@ def load_eval_data(bundle, manifest: pd.DataFrame, manifest_dir: Path, split: st
         return None
     rows = manifest.iloc[np.concatenate([q, r])]
     crops = bundle.load_crops(embedding.resolve_image_paths(rows, manifest_dir), workers=workers)
-    tokens = bundle.tokenize(_texts(rows["ocr_noisy"]))
+    tokens = bundle.tokenize([as_text(t) for t in rows["ocr_noisy"]])
     n = len(q)
     return EvalData(crops, tokens, np.arange(n), np.arange(n, len(rows)), rows["entity_id"].astype(str).to_numpy())
 
