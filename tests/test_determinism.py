@@ -74,3 +74,41 @@ def test_deterministic_mode_is_on_after_make_deterministic():
         assert not torch.backends.cudnn.benchmark
     finally:
         torch.use_deterministic_algorithms(before)
+
+
+PRINT_CAPABILITY = (
+    "import sys; sys.path.insert(0, {path!r}); from clippings_wf.cpu import pin_cpu_kernels; pin_cpu_kernels(); "
+    "import torch; print(torch.backends.cpu.get_cpu_capability())"
+)
+
+
+def _capability(**env_overrides) -> str:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
+    env.update(env_overrides)
+    code = PRINT_CAPABILITY.format(path=str(HERE.parent / "workflow_scripts"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_cpu_kernels_are_pinned_to_avx2_unless_the_user_says_otherwise():
+    from clippings_wf.cpu import _cpu_flags
+
+    if "avx2" not in _cpu_flags():
+        pytest.skip("this CPU has no AVX2: nothing is pinned")
+    assert _capability() == "AVX2"
+    assert _capability(ATEN_CPU_CAPABILITY="default") == "DEFAULT"  # the user's value wins
+
+
+def test_cpu_kernels_are_left_alone_without_avx2(monkeypatch):
+    import platform
+
+    from clippings_wf.cpu import pin_cpu_kernels
+
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert pin_cpu_kernels(flags={"sse4_2", "avx"}) == {}
+    expected = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert pin_cpu_kernels(flags={"sse4_2", "avx", "avx2"}) == (expected if platform.machine() == "x86_64" else {})
+    assert pin_cpu_kernels(flags={"avx2"}) == {}  # already set: nothing more

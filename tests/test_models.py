@@ -163,6 +163,8 @@ def test_vit_b32_builtin_forward():
 def test_describe_device_says_where_a_step_ran():
     from clippings_wf.modeling import describe_device
 
-    assert describe_device("cpu") == f"cpu ({torch.get_num_threads()} threads, fp32)"
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert describe_device("cpu").startswith(f"cpu ({torch.get_num_threads()} threads, fp32; ")
+    assert describe_device("cpu").endswith(f", torch kernels {capability})")
     if torch.cuda.is_available():
         assert describe_device("cuda").startswith("cuda:0 (") and "autocast" in describe_device("cuda")

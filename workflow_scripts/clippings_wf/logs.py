@@ -8,8 +8,12 @@ import sys
 def start_step_log(snakemake, threads=None):
     """Redirect stderr (tqdm bars, warnings, tracebacks) and logging to ``snakemake.log[0]``.
 
-    Also caps torch/BLAS threads at the rule's ``threads`` so concurrent jobs do not oversubscribe cores.
+    Also caps torch/BLAS threads at the rule's ``threads`` so concurrent jobs do not oversubscribe cores, and
+    pins torch's CPU kernels to AVX2 (``clippings_wf.cpu``) so same-seed runs agree across machines.
     """
+    from clippings_wf.cpu import pin_cpu_kernels
+
+    pin_cpu_kernels()  # before torch is imported: torch reads the variables once
     if snakemake.log:
         stream = open(snakemake.log[0], "w", buffering=1, encoding="utf-8")
         sys.stderr = stream

@@ -285,7 +285,9 @@ def describe_device(device) -> str:
         index = device.index if device.index is not None else torch.cuda.current_device()
         dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return f"cuda:{index} ({torch.cuda.get_device_name(index)}, {dtype} autocast)"
-    return f"{device.type} ({torch.get_num_threads()} threads, fp32)"
+    from clippings_wf.cpu import cpu_kernels
+
+    return f"{device.type} ({torch.get_num_threads()} threads, fp32; {cpu_kernels()})"
 
 
 def count_parameters(module: torch.nn.Module) -> int:

@@ -279,7 +279,11 @@ def train_stage(
             if torch.isfinite(grad_norm):
                 optimizer.step()
             else:
-                log.warning("%s step %d: non-finite gradient norm, step skipped", recipe["stage"], step + 1)
+                bad = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()]
+                log.warning(
+                    "%s step %d: non-finite gradient norm (loss %.4f; %d tensors, first %s), step skipped",
+                    recipe["stage"], step + 1, float(loss.detach()), len(bad), ", ".join(bad[:3]),
+                )
             scheduler.step()
             value = float(loss.detach())
             losses_epoch.append(value)
