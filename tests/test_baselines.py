@@ -2,7 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf.baselines import METHODS, baseline_similarity, baseline_top1, run_baselines, select_tfidf_ngram_range
+from clippings_wf.baselines import (
+    METHODS, baseline_similarity, baseline_top1, run_baselines, select_tfidf_ngram_range, tuned_options,
+)  # fmt: skip
 from clippings_wf.metrics import retrieval_top1
 
 REFS = ["東京電機株式会社", "東洋電気株式会社", "大阪紡績株式会社"]
@@ -58,6 +60,19 @@ def test_select_tfidf_ngram_range_reports_every_candidate():
     )
     assert set(scores) == {(1, 1), (2, 3)}
     assert chosen == (1, 1) and scores[(1, 1)] == 1.0
+
+
+def test_tuned_options_picks_tfidf_ngrams_on_the_given_records_only():
+    # records 0-2 are the references, 3-4 the validation queries; record 5 is in neither set
+    texts = [*REFS, "東京電機(株)", "大阪紡績", "東洋電気"]
+    entities = ["e0", "e1", "e2", "e0", "e2", "e0"]
+    queries, references = np.array([3, 4]), np.array([0, 1, 2])
+    expected, _ = select_tfidf_ngram_range(texts[3:5], entities[3:5], REFS, entities[:3], [(1, 1), (2, 3)])
+    assert tuned_options("tfidf_char", texts, entities, queries, references, [(1, 1), (2, 3)]) == {
+        "ngram_range": expected
+    }
+    assert expected == (1, 1)
+    assert tuned_options("levenshtein", texts, entities, queries, references, [(1, 1)]) == {}
 
 
 def _fake_manifest():

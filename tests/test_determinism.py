@@ -85,7 +85,7 @@ PRINT_CAPABILITY = (
 def _capability(**env_overrides) -> str:
     import os
 
-    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")}
     env.update(env_overrides)
     code = PRINT_CAPABILITY.format(path=str(HERE.parent / "workflow_scripts"))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -108,7 +108,8 @@ def test_cpu_kernels_are_left_alone_without_avx2(monkeypatch):
 
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("MKL_CBWR", raising=False)
     assert pin_cpu_kernels(flags={"sse4_2", "avx"}) == {}
-    expected = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    expected = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
     assert pin_cpu_kernels(flags={"sse4_2", "avx", "avx2"}) == (expected if platform.machine() == "x86_64" else {})
     assert pin_cpu_kernels(flags={"avx2"}) == {}  # already set: nothing more

@@ -30,16 +30,13 @@ summary, curves = [], []
 for ocr in ("noisy", "clean"):
     texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
     role = manifest["role"].to_numpy()
+    val_queries = np.flatnonzero((role == "query") & (manifest["split"] == "val").to_numpy())
+    references = np.flatnonzero(role == "reference")
     for method in snakemake.params.methods:
-        options = {}
-        if method == "tfidf_char":  # n-grams chosen on the linking task's validation queries, as in the baselines
-            queries = np.flatnonzero((role == "query") & (manifest["split"] == "val").to_numpy())
-            references = np.flatnonzero(role == "reference")
-            chosen, _ = baselines.select_tfidf_ngram_range(
-                texts[queries], labels[queries], texts[references], labels[references],
-                [tuple(r) for r in snakemake.params.tfidf_ngram_ranges], workers=snakemake.threads,
-            )  # fmt: skip
-            options = {"ngram_range": chosen}
+        # TF-IDF n-grams chosen on the linking task's validation queries, as in the baselines
+        options = baselines.tuned_options(
+            method, texts, labels, val_queries, references, snakemake.params.tfidf_ngram_ranges, snakemake.threads
+        )
         result, curve = clustering.tune_and_evaluate(
             graph(method, texts[parts["val"]], options), labels[parts["val"]],
             graph(method, texts[parts["test"]], options), labels[parts["test"]], grid_size,

@@ -18,19 +18,16 @@ manifest = read_manifest(snakemake.input.manifest)
 holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
 entities = manifest["entity_id"].to_numpy(dtype=object)
 
+val_queries, val_references = nomatch.evaluation_sets(manifest, holdout, "val")
+val_matched = val_queries[np.isin(entities[val_queries], entities[val_references])]
 frames = []
 for ocr in ("noisy", "clean"):
     texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
     for method in snakemake.params.methods:
-        options = {}
-        if method == "tfidf_char":  # n-grams chosen on validation queries that have a reference, as in linking
-            queries, references = nomatch.evaluation_sets(manifest, holdout, "val")
-            queries = queries[np.isin(entities[queries], entities[references])]
-            chosen, _ = baselines.select_tfidf_ngram_range(
-                texts[queries], entities[queries], texts[references], entities[references],
-                [tuple(r) for r in snakemake.params.tfidf_ngram_ranges], workers=snakemake.threads,
-            )  # fmt: skip
-            options = {"ngram_range": chosen}
+        # TF-IDF n-grams chosen on validation queries that have a reference, as in linking
+        options = baselines.tuned_options(
+            method, texts, entities, val_matched, val_references, snakemake.params.tfidf_ngram_ranges, snakemake.threads
+        )
 
         def top1(queries, references):
             return baselines.baseline_top1(method, texts[queries], texts[references], workers=snakemake.threads,

@@ -176,6 +176,20 @@ def select_tfidf_ngram_range(
     return chosen, scores
 
 
+def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram_ranges, workers: int = 1) -> dict:
+    """A baseline's options tuned on validation: the n-gram range of ``tfidf_char`` (by top-1 of the records
+    ``val_queries`` against ``references``, index arrays into ``texts`` and ``entity_ids``); nothing for the
+    others, whose settings are fixed."""
+    if method != "tfidf_char":
+        return {}
+    texts, entity_ids = np.asarray(texts, dtype=object), np.asarray(entity_ids, dtype=object)
+    chosen, _ = select_tfidf_ngram_range(
+        texts[val_queries], entity_ids[val_queries], texts[references], entity_ids[references],
+        [tuple(r) for r in ngram_ranges], workers=workers,
+    )  # fmt: skip
+    return {"ngram_range": chosen}
+
+
 def run_baselines(
     manifest: pd.DataFrame,
     methods: Sequence[str] = METHODS,

@@ -290,7 +290,7 @@ def train_stage(
             progress.rows.append(
                 {"epoch": epoch + 1, "step": epoch * steps_per_epoch + step + 1, "loss": value, "val_top1": None}
             )
-            bar.set_postfix(loss=f"{value:.3f}")
+            bar.set_postfix(loss=f"{value:.3f}", refresh=False)  # drawn every mininterval, not every step
         val = float("nan")
         if eval_data is not None and (objective == "supcon" or epoch == epochs - 1):
             val = evaluate_top1(bundle, eval_data, w, eval_batch_size, device)
