@@ -96,7 +96,31 @@ def test_same_seed_gives_identical_manifest_and_tables(tiny_runs):
     # Data, OCR and baselines always; the trained models' tables whenever training was bit-identical (conftest).
     first, second = tiny_runs
     if not assert_same_outputs(first, second):
-        warnings.warn("same-seed training differed between the two tiny runs (README, known limits)")
+        skipped = [_count_skipped_steps(run.parents[1] / "logs" / run.name) for run in (first, second)]
+        warnings.warn(
+            "same-seed training differed between the two tiny runs (README, known limits); steps skipped for a "
+            f"non-finite gradient: {skipped[0]} and {skipped[1]}; {_kernels(first.parents[1] / 'logs' / first.name)}"
+        )
+
+
+def _count_skipped_steps(logs: Path) -> int:
+    return sum(p.read_text().count("non-finite gradient norm") for p in logs.glob("*.log"))
+
+
+def _kernels(logs: Path) -> str:
+    """What the first training step's log says about the CPU (e.g. 'AMD EPYC, torch kernels AVX2')."""
+    text = (logs / "warmup_vision.log").read_text()
+    return text.split("fp32; ", 1)[1].split(")", 1)[0] if "fp32; " in text else "no CPU line in the log"
+
+
+def test_training_steps_log_the_pinned_cpu_kernels(tiny_runs):
+    from clippings_wf.cpu import _cpu_flags
+
+    results, _ = tiny_runs
+    text = (results.parents[1] / "logs" / results.name / "warmup_vision.log").read_text()
+    assert "threads, fp32; " in text
+    if "avx2" in _cpu_flags():
+        assert "torch kernels AVX2)" in text  # pinned by start_step_log, whatever the CPU could do
 
 
 def test_another_seed_changes_manifest_and_baseline_table(tiny_runs, tmp_path):
