@@ -45,7 +45,7 @@ rule cluster_baselines:
         mem_mb=4000,
         runtime=30,
     params:
-        methods=config["baselines"]["methods"],
+        methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
         neighbours=EVALUATION["cluster_neighbours"],
         grid_size=EVALUATION["cluster_threshold_grid"],

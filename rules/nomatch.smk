@@ -64,7 +64,7 @@ rule nomatch_baseline_scores:
         mem_mb=4000,
         runtime=30,
     params:
-        methods=config["baselines"]["methods"],
+        methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
     script:
         "../workflow_scripts/nomatch_baseline_scores.py"

@@ -142,12 +142,13 @@ def test_report_builds(tiny_runs):
 
 
 def test_tiny_english_dataset_data_ocr_and_baselines(tmp_path):
-    """us_firms through the same rules (generate, Tesseract eng, string baselines); its training is left out
-    to keep the test cheap, the Japanese tiny run covers those rules."""
+    """us_firms through the same rules (generate, Tesseract eng, string baselines with their no-match scores and
+    clustering); its training is left out to keep the test cheap, the Japanese tiny run covers those rules."""
     workdir = _copy_workflow(tmp_path / "wf")
     shutil.copy(REPO / "tests" / "config_tiny_en.yaml", workdir / "config_tiny_en.yaml")
     results = workdir / "results" / "us_firms"
-    targets = [f"results/us_firms/{p}" for p in ("data/ocr_quality.csv", "baselines/top1.csv")]
+    outputs = ("data/ocr_quality.csv", "baselines/top1.csv", "nomatch/baseline_scores.csv", "clustering/baselines.csv")
+    targets = [f"results/us_firms/{p}" for p in outputs]
     _snakemake(workdir, "--configfile", "config_tiny.yaml", "config_tiny_en.yaml", "--", *targets)
     quality = pd.read_csv(results / "data" / "ocr_quality.csv").set_index(["condition", "role"])
     assert quality.loc[("clean", "reference"), "cer"] < 0.05  # Tesseract eng on Latin type, not jpn
@@ -155,4 +156,8 @@ def test_tiny_english_dataset_data_ocr_and_baselines(tmp_path):
     top1 = pd.read_csv(results / "baselines" / "top1.csv")
     assert "stroke_ngram" not in set(top1["method"]) and "tfidf_char" in set(top1["method"])
     assert top1.loc[top1["ocr"] == "clean", "top1"].max() > 0.5
+    # the no-match and clustering evaluations run the same baselines: no stroke n-grams on Latin script either
+    for relative in ("nomatch/baseline_scores.csv", "clustering/baselines.csv"):
+        methods = set(pd.read_csv(results / relative)["method"])
+        assert "stroke_ngram" not in methods and "tfidf_char" in methods, relative
     assert not (workdir / "results" / "jp_firms").exists()
