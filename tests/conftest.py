@@ -16,23 +16,35 @@ pin_cpu_kernels()  # in-process tests use the kernels the workflow's steps use
 BIN = Path(sys.executable).parent
 # Byte-identical between two runs of the tiny configuration with the same seed, locally or on SLURM (CPU).
 DETERMINISTIC_OUTPUTS = ["data/records.csv", "data/manifest.csv", "synthetic/views.parquet", "baselines/top1.csv"]
-# Byte-identical too whenever training was (every models/*/metrics.csv equal): training has been bit-identical on
-# all but one of our same-seed runs on this machine, so the suite checks these only then (README, known limits).
+# Byte-identical too whenever training was (every models/*/metrics.csv equal). Training must be bit-identical unless
+# a step was skipped for a non-finite gradient, which only the CI host of 2026-11-23 showed (README, known limits).
 TRAINED_OUTPUTS = ["linking/top1.csv", "tables/main_results.csv", "tables/nomatch.csv", "tables/clustering.csv"]
+
+
+def skipped_steps(results: Path) -> int:
+    """Training steps skipped for a non-finite gradient norm in a run, from its logs (<workdir>/logs/<dataset>/)."""
+    logs = results.parents[1] / "logs" / results.name
+    return sum(p.read_text(errors="replace").count("non-finite gradient norm") for p in logs.glob("*.log"))
 
 
 def assert_same_outputs(first: Path, second: Path) -> bool:
     """Two same-seed runs' results folders: data, OCR and baselines equal; trained outputs equal if training was.
-    Returns whether training was bit-identical."""
+
+    Training that differs although neither run skipped a step fails the test (a determinism regression); with
+    skipped steps it returns False and the caller warns. Returns whether training was bit-identical."""
     for relative in DETERMINISTIC_OUTPUTS:
         assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
     models = sorted(p.relative_to(first) for p in first.glob("models/*/metrics.csv"))
     assert models and models == sorted(p.relative_to(second) for p in second.glob("models/*/metrics.csv"))
-    trained_alike = all((first / m).read_bytes() == (second / m).read_bytes() for m in models)
-    if trained_alike:
+    differing = [str(m) for m in models if (first / m).read_bytes() != (second / m).read_bytes()]
+    if not differing:
         for relative in TRAINED_OUTPUTS:
             assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
-    return trained_alike
+        return True
+    assert skipped_steps(first) + skipped_steps(second) > 0, f"same-seed training differed: {differing}"
+    return False
+
+
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "schemas", "workflow_scripts", "report", "profiles", "envs"]
 
 

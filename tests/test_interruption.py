@@ -102,11 +102,14 @@ def test_killed_training_resumes_to_the_uninterrupted_result(prepared, how):
     expected = pd.read_csv(reference / STAGE / "metrics.csv")
     assert metrics.shape == expected.shape and metrics["step"].tolist() == expected["step"].tolist()
     assert np.allclose(metrics.loc[: len(before) - 1, "loss"], before["loss"], equal_nan=True)
-    # Same seed, same result as the uninterrupted run, to the bit when training is bit-reproducible, which it is
-    # not on a heavily loaded machine (README, known limits): the weights are compared only when the first epoch
-    # the rerun trained gave the reference's loss; otherwise the run must still land near it.
-    first_new = metrics["epoch"] == epoch + 1
-    if np.array_equal(metrics.loc[first_new, "loss"], expected.loc[first_new, "loss"], equal_nan=True):
+    # Same seed, same result as the uninterrupted run, to the bit: metrics and weights. Only where a step was skipped
+    # for a non-finite gradient (the CI host of 2026-11-23, README, known limits) the run must merely land near it.
+    skipped = sum(
+        (run / "logs/jp_firms/warmup_vision.log").read_text().count("non-finite gradient norm")
+        for run in (workdir, reference)
+    )
+    if skipped == 0:
+        assert metrics.equals(expected)
         want = torch.load(reference / STAGE / "model.pt", weights_only=True)["state_dict"]
         got = torch.load(workdir / STAGE / "model.pt", weights_only=True)["state_dict"]
         assert want.keys() == got.keys()
