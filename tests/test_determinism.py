@@ -113,3 +113,23 @@ def test_cpu_kernels_are_left_alone_without_avx2(monkeypatch):
     expected = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
     assert pin_cpu_kernels(flags={"sse4_2", "avx", "avx2"}) == (expected if platform.machine() == "x86_64" else {})
     assert pin_cpu_kernels(flags={"avx2"}) == {}  # already set: nothing more
+
+
+STEP_THREADS = (
+    "import sys, types; sys.path.insert(0, {path!r}); from clippings_wf.logs import start_step_log; "
+    "start_step_log(types.SimpleNamespace(log=[], threads=2, rule='probe')); "
+    "import torch; print(torch.get_num_threads())"
+)
+
+
+@pytest.mark.parametrize("limit, expected", [(None, "2"), ("1", "1"), ("8", "2")])
+def test_step_threads_never_exceed_the_openmp_thread_limit(limit, expected):
+    # torch planning for 2 threads while OpenMP runs 1 gave non-finite gradient norms and run-to-run differences.
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS")}
+    if limit:
+        env["OMP_THREAD_LIMIT"] = limit
+    code = STEP_THREADS.format(path=str(HERE.parent / "workflow_scripts"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected

@@ -25,6 +25,17 @@ def test_pool_keeps_order_and_reads_paths(tmp_path):
     assert ocr.ocr_images(items, workers=2) == ocr.ocr_images(items, workers=1)
 
 
+def test_ocr_in_this_process_leaves_the_openmp_thread_limit_alone(monkeypatch):
+    # The variable would reach every later child of this process: snakemake's torch jobs then ran with fewer
+    # OpenMP threads than torch planned for (non-finite gradient norms, see clippings_wf.logs).
+    import os
+
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    item = (render.to_png(render.render_text(NAMES[0], "ipaexm", 36, False, 8)), False)
+    ocr.ocr_images([item], "jpn", "jpn_vert", workers=1)
+    assert "OMP_THREAD_LIMIT" not in os.environ
+
+
 def test_english_keeps_single_spaces():
     assert ocr.clean_output(" Tokyo  Electric\nCo \n", "eng") == "Tokyo Electric Co"
     assert ocr.clean_output("東京 電気\n", "jpn") == "東京電気"

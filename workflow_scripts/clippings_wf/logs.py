@@ -24,6 +24,11 @@ def start_step_log(snakemake, threads=None):
         force=True,
     )
     n = int(threads or getattr(snakemake, "threads", 1) or 1)
+    limit = os.environ.get("OMP_THREAD_LIMIT", "")
+    if limit.isdigit() and 0 < int(limit) < n:
+        # OpenMP would run fewer threads than torch plans its work for. Seen with OMP_THREAD_LIMIT=1 and 2 torch
+        # threads: non-finite gradient norms over finite gradients, and training that differs run to run.
+        n = int(limit)
     os.environ.setdefault("OMP_NUM_THREADS", str(n))
     try:
         import torch
@@ -33,4 +38,5 @@ def start_step_log(snakemake, threads=None):
         pass
     # Under SLURM the log names the job, so a step's log leads to its sbatch log and accounting record.
     where = f", SLURM job {os.environ['SLURM_JOB_ID']}" if "SLURM_JOB_ID" in os.environ else ""
-    logging.getLogger("clippings_wf").info("step %s, threads=%d%s", snakemake.rule, n, where)
+    capped = f" (OMP_THREAD_LIMIT={limit})" if limit.isdigit() and int(limit) == n else ""
+    logging.getLogger("clippings_wf").info("step %s, threads=%d%s%s", snakemake.rule, n, capped, where)

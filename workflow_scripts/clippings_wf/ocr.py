@@ -48,8 +48,10 @@ def check_language(lang):
 
 
 def _engine(lang, vertical):
-    # Tesseract's OpenMP threads only fight the worker processes for the cores.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # Tesseract's OpenMP threads only fight the worker processes for the cores; limited in pool workers only, since
+    # the variable would reach every child of the main process, torch's jobs included (clippings_wf.logs).
+    if multiprocessing.parent_process() is not None:
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     import tesserocr
 
     if _owner_pid[0] != os.getpid():
