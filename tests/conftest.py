@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
 # Byte-identical between two runs of the tiny configuration with the same seed, locally or on SLURM (CPU).
 DETERMINISTIC_OUTPUTS = ["data/records.csv", "data/manifest.csv", "synthetic/views.parquet", "baselines/top1.csv"]
 # Byte-identical too whenever training was (every models/*/metrics.csv equal). Training must be bit-identical unless
-# a step was skipped for a non-finite gradient, which only the CI host of 2026-11-23 showed (README, known limits).
+# a step was skipped for a non-finite gradient (README, known limits: an inherited OMP_THREAD_LIMIT did that).
 TRAINED_OUTPUTS = ["linking/top1.csv", "tables/main_results.csv", "tables/nomatch.csv", "tables/clustering.csv"]
 
 

@@ -103,7 +103,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(prepared, how):
     assert metrics.shape == expected.shape and metrics["step"].tolist() == expected["step"].tolist()
     assert np.allclose(metrics.loc[: len(before) - 1, "loss"], before["loss"], equal_nan=True)
     # Same seed, same result as the uninterrupted run, to the bit: metrics and weights. Only where a step was skipped
-    # for a non-finite gradient (the CI host of 2026-11-23, README, known limits) the run must merely land near it.
+    # for a non-finite gradient (README, known limits) the run must merely land near it.
     skipped = sum(
         (run / "logs/jp_firms/warmup_vision.log").read_text().count("non-finite gradient norm")
         for run in (workdir, reference)
