@@ -1,0 +1,30 @@
+"""Snakemake step: the PP-OCR recognizer over every record crop (or every synthetic view), one pass each ->
+its text (the modern OCR condition) and its frozen sequence features, in one .npz (clippings_wf.feature_cache)."""
+
+from clippings_wf.logs import start_step_log
+
+start_step_log(snakemake)  # noqa: F821
+
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from clippings_wf import feature_cache, recognizer  # noqa: E402
+from clippings_wf.benchmark import read_records  # noqa: E402
+
+width = int(snakemake.params.width)  # noqa: F821
+if "views" in snakemake.input.keys():  # noqa: F821
+    views = pd.read_parquet(snakemake.input.views)  # noqa: F821
+    keys, sources = feature_cache.view_keys(len(views)), list(views["png"])
+else:
+    records_path = Path(snakemake.input.records)  # noqa: F821
+    records = read_records(records_path)
+    keys, sources = records["record_id"].tolist(), [records_path.parent / p for p in records["image_path"]]
+model = recognizer.check_model()
+logging.info("recognizer %s (sha256 %s), lines scaled to 48 x %d", model, recognizer.MODEL_SHA256, width)
+texts, features = recognizer.read_lines(sources, width, workers=snakemake.threads)  # noqa: F821
+feature_cache.save(snakemake.output.features, keys, features, texts)  # noqa: F821
+size = Path(snakemake.output.features).stat().st_size  # noqa: F821
+logging.info("%d crops: features %s (float16), %.1f MB on disk; %d empty texts", len(keys), features.shape,
+             size / 1e6, sum(not t for t in texts))
