@@ -5,13 +5,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config, validate_config
 from clippings_wf.languages import applicable_baselines, ocr_settings
+from clippings_wf.modeling import uses_recognizer
+from clippings_wf import recognizer
+import open_clip
+from clippings_wf.manifest import OCR_CONDITIONS
 
 # The schema (short messages naming each bad key, then its defaults filled in), then what it cannot express.
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 check_config(config)
+# The recognizer's weights decide the modern OCR text and the default vision tower: checked before any job.
+recognizer.check_model()
 
 DATASETS = [name for name, d in config["datasets"].items() if d["enabled"]]
-OCR_CONDITIONS = ["noisy", "clean"]
 TRAINING = config["training"]
 SUPERVISED_VARIANTS = list(TRAINING["supervised"]["variants"])
 if TRAINING.get("unimodal_vision", True):
@@ -94,6 +99,8 @@ def all_targets():
             "results/{dataset}/tables/main_results.csv",
             "results/{dataset}/tables/main_results.md",
             "results/{dataset}/tables/main_results.tex",
+            "results/{dataset}/tables/orientation.md",
+            "results/{dataset}/tables/findings.md",
             "results/{dataset}/tables/reference_comparison.md",
             "results/{dataset}/figures/main_results.png",
             "results/{dataset}/figures/example_records.png",
@@ -126,6 +133,15 @@ def dataset_language(wildcards):
     return dataset.get("language", "ja")
 
 
+def recognizer_width(wildcards):
+    """Line width (pixels at height 48) the recognizer reads: the vision tower's input width when the tower is
+    the recognizer's, else the dataset's ocr.recognizer_width."""
+    architecture = model_params(wildcards)["architecture"]
+    if uses_recognizer(architecture):
+        return open_clip.get_model_config(architecture)["vision_cfg"]["image_size"][1]
+    return dataset_config(wildcards)["ocr"]["recognizer_width"]
+
+
 def ocr_params(wildcards):
     return ocr_settings(dataset_language(wildcards), dataset_config(wildcards)["ocr"])
 
@@ -152,6 +168,8 @@ def training_inputs(wildcards):
         "manifest": f"results/{wildcards.dataset}/data/manifest.csv",
         "views": f"results/{wildcards.dataset}/synthetic/views.parquet",
         "vocab": f"results/{wildcards.dataset}/models/vocab.json",
+        "features_records": f"results/{wildcards.dataset}/features/records.npz",
+        "features_views": f"results/{wildcards.dataset}/features/views.npz",
     }
 
 

@@ -6,6 +6,7 @@ rule embed_records:
     input:
         manifest="results/{dataset}/data/manifest.csv",
         model="results/{dataset}/models/{model}/model.pt",
+        features="results/{dataset}/features/records.npz",
     output:
         embeddings="results/{dataset}/embeddings/{model}.npz",
     log:

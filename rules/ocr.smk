@@ -4,6 +4,7 @@
 rule ocr_records:
     input:
         unpack(ocr_inputs),
+        modern="results/{dataset}/features/records.npz",
     output:
         manifest="results/{dataset}/data/manifest.csv",
         quality=report(
@@ -26,3 +27,47 @@ rule ocr_records:
         ocr=ocr_params,
     script:
         "../workflow_scripts/ocr_records.py"
+
+
+# The pretrained text-line recognizer (PP-OCRv6 small, from the rapidocr wheel), one pass per crop: its text is
+# the `modern` OCR condition, its sequence features the frozen vision encoder's output, cached for training.
+rule recognize_records:
+    input:
+        unpack(ocr_inputs),
+    output:
+        features="results/{dataset}/features/records.npz",
+    log:
+        "logs/{dataset}/recognize_records.log",
+    benchmark:
+        "benchmarks/{dataset}/recognize_records.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        width=recognizer_width,
+    script:
+        "../workflow_scripts/recognize_lines.py"
+
+
+rule recognize_views:
+    input:
+        views="results/{dataset}/synthetic/views.parquet",
+    output:
+        features=temp("results/{dataset}/features/views.npz"),
+    log:
+        "logs/{dataset}/recognize_views.log",
+    benchmark:
+        "benchmarks/{dataset}/recognize_views.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        width=recognizer_width,
+    script:
+        "../workflow_scripts/recognize_lines.py"

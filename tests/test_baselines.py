@@ -88,15 +88,19 @@ def _fake_manifest():
     return pd.DataFrame(rows)
 
 
-def test_run_baselines_end_to_end_on_fake_manifest():
+@pytest.mark.parametrize("conditions", [("noisy", "clean"), ("noisy", "clean", "modern")])
+def test_run_baselines_end_to_end_on_fake_manifest(conditions):
+    manifest = _fake_manifest()
+    if "modern" in conditions:  # the modern recognizer reads every record right
+        manifest["ocr_modern"] = manifest["text"]
     summary, predictions = run_baselines(
-        _fake_manifest(),
+        manifest,
         methods=["levenshtein", "tfidf_char"],
         tfidf_ngram_ranges=[(1, 1), (1, 2)],
         return_predictions=True,
     )
     assert list(summary.columns[:5]) == ["method", "ocr", "top1", "n_queries", "setting"]
-    assert len(summary) == 4 and set(summary["ocr"]) == {"noisy", "clean"}
+    assert len(summary) == 2 * len(conditions) and tuple(dict.fromkeys(summary["ocr"])) == conditions
     assert (summary["n_queries"] == 2).all()  # test queries only
     tfidf = summary.set_index(["method", "ocr"]).loc[("tfidf_char", "noisy")]
     assert tfidf["setting"] == "ngram_range=1-1" and tfidf["val_top1"] == 1.0
@@ -107,3 +111,6 @@ def test_run_baselines_end_to_end_on_fake_manifest():
     assert noisy.loc["q1", "pred_ref_id"] == "re0" and not noisy.loc["q1", "hit"]
     assert noisy.loc["q0", "hit"]
     assert summary.set_index(["method", "ocr"]).loc[("levenshtein", "clean"), "top1"] == 1.0
+    if "modern" in conditions:
+        assert (summary.loc[summary["ocr"] == "modern", "top1"] == 1.0).all()
+        assert set(predictions["ocr"]) == set(conditions)

@@ -84,3 +84,14 @@ def test_pairwise_scores_by_hand():
     assert scores["pair_precision"] == pytest.approx(1 / 2)
     assert scores["pair_recall"] == pytest.approx(1 / 3)
     assert scores["pair_f1"] == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))
+
+
+def test_evaluation_gives_ari_an_entity_bootstrap_interval():
+    rng = np.random.default_rng(5)
+    x, labels = _planted(rng, n_clusters=60, size=3, spread=0.6)
+    graph = clustering.knn_graph_from_embeddings(x, 10)
+    row = clustering.evaluate_clustering(*graph, labels, threshold=0.7)
+    assert 0 < row["ari"] < 1 and row["ari_low"] < row["ari"] < row["ari_high"]
+    tight, tight_labels = _planted(rng, n_clusters=20, size=3)
+    perfect = clustering.evaluate_clustering(*clustering.knn_graph_from_embeddings(tight, 5), tight_labels, 0.9)
+    assert perfect["ari"] == perfect["ari_low"] == perfect["ari_high"] == 1.0

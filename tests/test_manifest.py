@@ -12,10 +12,12 @@ from snakemake.utils import validate
 from clippings_wf import leakage
 from clippings_wf.config_checks import ConfigError, check_config
 from clippings_wf.manifest import (
+    OCR_CONDITIONS,
     ManifestError,
     check_manifest,
     fill_entity_names,
     import_manifest,
+    ocr_conditions,
     seeded_entity_split,
 )
 from example_manifest import write_example_manifest
@@ -183,6 +185,32 @@ def test_no_match_queries_empty_and_long_ocr_are_counted(example, tmp_path, capl
     assert "queries have no reference of their entity" in caplog.text
     written = pd.read_csv(tmp_path / "out" / "records.csv", dtype=str, keep_default_na=False)
     assert list(written["record_id"]) == list(frame["record_id"])
+
+
+def test_ocr_conditions_are_the_manifests_ocr_columns():
+    three = pd.DataFrame(columns=["record_id", "text", "ocr_noisy", "ocr_clean", "ocr_modern"])
+    assert ocr_conditions(three) == ["noisy", "clean", "modern"] == list(OCR_CONDITIONS)
+    # a manifest made before the modern recognizer, or a user's without its column
+    assert ocr_conditions(three.drop(columns="ocr_modern")) == ["noisy", "clean"]
+    assert ocr_conditions(["ocr_modern", "ocr_noisy", "ocr_other"]) == ["noisy", "modern"]  # OCR_CONDITIONS order
+
+
+def test_a_users_modern_ocr_column_is_imported_like_the_others(example, tmp_path):
+    path, frame = example
+    n = len(frame)
+    frame = frame.assign(tesseract=[f"東京{i}" for i in range(n)], ppocr=[f"東京電機{i}" for i in range(n)])
+    frame.loc[0, "ppocr"] = ""
+    manifest = _write(frame, tmp_path, path)
+    columns = {"noisy": "tesseract", "modern": "ppocr"}
+    check_config(_config_with({"manifest": str(manifest), "ocr": {"columns": columns}}))  # the schema takes modern
+    records, summary = import_manifest(manifest, tmp_path / "out", columns, SPLIT, 256)
+    summary = dict(zip(summary["metric"], summary["value"]))
+    assert ocr_conditions(records) == ["noisy", "modern"]  # clean is left to the OCR step
+    assert records["ocr_modern"].tolist() == frame["ppocr"].tolist()
+    assert summary["empty_ocr_modern"] == "1" and summary["ocr_truncated_modern"] == "0"
+    missing = _write(frame.drop(columns="ppocr"), tmp_path, path, name="no_modern.csv")
+    with pytest.raises(ManifestError, match=r"missing column\(s\) \['ppocr'\]"):
+        check_manifest(missing, ocr_columns=columns)
 
 
 def test_import_splits_by_entity_seeded_and_records_match_the_generator_layout(example, tmp_path):

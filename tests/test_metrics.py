@@ -46,3 +46,6 @@ def test_ocr_cer_table_uses_test_queries_and_all_references():
     assert cer.loc[("reference", "noisy"), "n_empty"] == 1
     assert cer.loc[("query", "clean"), "cer"] == 0.0
     assert cer.loc[("query", "noisy"), "n_records"] == 1
+    assert set(cer.index.get_level_values("ocr")) == {"noisy", "clean"}  # the manifest's OCR conditions
+    modern = ocr_cer_table(manifest.assign(ocr_modern=["ab", "z", "cd", "e"])).set_index(["role", "ocr"])
+    assert modern.loc[("reference", "modern"), "cer"] == pytest.approx(0.25) and len(modern) == 6

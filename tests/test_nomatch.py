@@ -110,13 +110,29 @@ def test_evaluate_writes_a_row_per_method_and_curves():
     assert len(curves) == 2 * 2 * 11
 
 
-def test_method_rows_table_orders_ocr_then_baselines_then_models():
+@pytest.mark.parametrize("conditions", [("noisy", "clean"), ("noisy", "clean", "modern")])
+def test_method_rows_table_orders_ocr_then_baselines_then_models(conditions):
     from clippings_wf.tables import method_rows_table
 
-    summary = pd.DataFrame({"method": ["sup_multimodal", "tfidf_char", "levenshtein"] * 2,
-                            "ocr": ["clean"] * 3 + ["noisy"] * 3, "group": ["model", "classical", "classical"] * 2,
-                            "accuracy": np.arange(6) / 10})  # fmt: skip
+    given = list(reversed(conditions))  # modern, clean, noisy: the table puts them in OCR_CONDITIONS order
+    n = 3 * len(given)
+    summary = pd.DataFrame({"method": ["sup_multimodal", "tfidf_char", "levenshtein"] * len(given),
+                            "ocr": [o for o in given for _ in range(3)],
+                            "group": ["model", "classical", "classical"] * len(given),
+                            "accuracy": np.arange(n) / 10})  # fmt: skip
     table = method_rows_table(summary, ["accuracy"])
     assert table["method"].tolist()[:3] == ["Levenshtein", "Char TF-IDF (n-grams tuned)", "Sup multimodal"]
-    assert table["ocr"].tolist() == ["noisy"] * 3 + ["clean"] * 3
-    assert table["accuracy"].tolist() == [0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
+    assert table["ocr"].tolist() == [o for o in conditions for _ in range(3)]
+    assert table["accuracy"].tolist() == pytest.approx(list(np.arange(n)[::-1] / 10))
+
+
+def test_evaluate_gives_test_accuracy_a_bootstrap_interval():
+    rng = np.random.default_rng(4)
+    frames = [pd.DataFrame({"method": "a", "ocr": "noisy", "split": split, "score": rng.random(300),
+                            "hit": rng.random(300) > 0.3, "nomatch": rng.random(300) > 0.8})
+              for split in ("val", "test")]  # fmt: skip
+    row = nomatch.evaluate(pd.concat(frames), curve_points=3)[0].iloc[0]
+    assert row["accuracy_low"] < row["accuracy"] < row["accuracy_high"]
+    test = frames[1]
+    correct = nomatch.correct_decisions(test["score"], test["hit"], test["nomatch"], row["threshold"])
+    assert correct.mean() == pytest.approx(row["accuracy"])

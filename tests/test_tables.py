@@ -17,6 +17,16 @@ def _rows():
     )  # fmt: skip
 
 
+def _rows_with_modern():
+    """Three OCR conditions: the modern recognizer's rows beside noisy and clean."""
+    modern = pd.DataFrame(
+        [("levenshtein", "modern", 0.55), ("tfidf_char", "modern", 0.75), ("partial_ratio", "modern", 0.50),
+         ("sup_multimodal", "modern", 0.85)],
+        columns=["method", "ocr", "top1"],
+    )  # fmt: skip
+    return pd.concat([_rows(), modern], ignore_index=True)
+
+
 def _cer():
     return pd.DataFrame(
         {"role": ["query", "query", "reference", "reference"], "ocr": ["noisy", "clean"] * 2,
@@ -40,6 +50,24 @@ def test_table_layout_best_baseline_and_gains():
     assert "query noisy 0.310 (2 empty)" in table.attrs["footer"]
 
 
+def test_a_column_per_ocr_condition_present_paper_numbers_for_noisy_and_clean_only(tmp_path):
+    two = main_results_table(_rows(), _cer(), PAPER_NUMBERS)
+    assert not [c for c in two.columns if "modern" in c]  # a manifest without modern OCR: no modern column
+    three = main_results_table(_rows_with_modern(), _cer(), PAPER_NUMBERS)
+    assert list(three.columns) == ["method", "group", "top1_noisy", "top1_clean", "top1_modern", "paper_noisy",
+                                   "paper_clean", "gain_noisy", "gain_clean", "gain_modern", "best_noisy",
+                                   "best_clean", "best_modern"]  # fmt: skip
+    pd.testing.assert_frame_equal(three[two.columns], two)  # noisy and clean unchanged by the third condition
+    three = three.set_index("method")
+    assert three["best_modern"].tolist() == [False, False, True, False]
+    assert three.loc["Sup multimodal", "gain_modern"] == pytest.approx(10.0)
+    md = write_table(three.reset_index(), tmp_path / "main")[1].read_text(encoding="utf-8")
+    header = md.splitlines()[0]
+    assert "Top-1 noisy OCR | Top-1 clean OCR | Top-1 modern OCR (PP-OCR) | Paper noisy | Paper clean |" in header
+    assert "Gain modern (pts)" in header and "Paper modern" not in header
+    assert "| **0.750** |" in md  # the best baseline of the modern column in bold
+
+
 def test_write_table_formats_deterministically(tmp_path):
     table = main_results_table(_rows(), _cer())
     paths = write_table(table, tmp_path / "main")
@@ -55,7 +83,8 @@ def test_write_table_formats_deterministically(tmp_path):
     assert csv["best_noisy"].dtype == bool and csv.loc[0, "top1_noisy"] == 0.4
 
 
-def test_plots_smoke(tmp_path):
+@pytest.mark.parametrize("with_modern", [False, True])
+def test_plots_smoke(tmp_path, with_modern):
     from PIL import Image
 
     from clippings_wf.plots import (
@@ -73,16 +102,40 @@ def test_plots_smoke(tmp_path):
          "role": ["reference", "reference", "query"], "split": ["test", "test", "test"],
          "text": ["東京電機株式会社", "大阪紡績", "東京電機(株)"], "ocr_noisy": ["東京電機", "", "東京"], "ocr_clean": ["a", "b", "c"]}
     )  # fmt: skip
+    rows = _rows()
+    if with_modern:
+        manifest["ocr_modern"] = ["東京電機株式会社", "大阪紡績", "東京電機"]
+        rows = _rows_with_modern()
     pd.DataFrame({"step": [0, 1, 2], "loss": [3.0, 2.0, 1.0], "val_top1": [None, 0.2, 0.3]}).to_csv(tmp_path / "a.csv")
     pd.DataFrame({"epoch": [0, 1], "loss": [3.0, 2.5]}).to_csv(tmp_path / "b.csv")
     out = [
         *plot_training_curves({"vision": tmp_path / "a.csv", "text": tmp_path / "b.csv"}, tmp_path / "curves"),
-        *plot_main_results(main_results_table(_rows()), tmp_path / "bars"),
+        *plot_main_results(main_results_table(rows), tmp_path / "bars"),
         *plot_example_records(manifest, tmp_path, tmp_path / "examples", n=2),
         *plot_retrieval_gallery(manifest, tmp_path, ["q0"], [["r0", "r1"]], [[0.9, 0.1]], tmp_path / "gallery"),
         *plot_embedding_map(
             np.random.default_rng(0).normal(size=(6, 4)), ["a", "a", "b", "b", "c", "d"], tmp_path / "map"
         ),
+    ]
+    assert all(p.exists() and p.stat().st_size > 0 for p in out)
+
+
+@pytest.mark.parametrize("conditions", [("noisy", "clean"), ("noisy", "clean", "modern")])
+def test_nomatch_and_clustering_figures_draw_every_ocr_condition(tmp_path, conditions):
+    from clippings_wf.plots import plot_clustering, plot_nomatch_thresholds
+    from clippings_wf.tables import method_rows_table
+
+    methods = ["levenshtein", "sup_multimodal"]
+    grid = np.linspace(0, 1, 5)
+    curves = pd.DataFrame([(m, o, s, t, t / 2) for m in methods for o in conditions for s in ("val", "test") for t in grid],
+                          columns=["method", "ocr", "split", "threshold", "accuracy"])  # fmt: skip
+    summary = pd.DataFrame([(m, o, "classical" if m == "levenshtein" else "model", 0.5, 0.4) for m in methods
+                            for o in conditions], columns=["method", "ocr", "group", "threshold", "ari"])  # fmt: skip
+    table = method_rows_table(summary, ["threshold", "ari"])
+    assert tuple(dict.fromkeys(table["ocr"])) == conditions
+    out = [
+        *plot_nomatch_thresholds(curves, summary, methods, tmp_path / "nomatch"),
+        *plot_clustering(table, curves.rename(columns={"accuracy": "ari"}), methods, tmp_path / "clustering"),
     ]
     assert all(p.exists() and p.stat().st_size > 0 for p in out)
 
@@ -94,3 +147,119 @@ def test_footer_accepts_the_ocr_steps_quality_csv():
     )  # fmt: skip
     footer = main_results_table(_rows(), quality).attrs["footer"]
     assert footer == "OCR character error rate: query noisy 0.250 (1 empty); reference noisy 0.100."
+
+
+# --- Intervals: main table, orientation split, findings, reference comparison -------------------------------
+
+
+def _hits(rates, n=200, seed=0):
+    """Per-query hits of each (method, ocr) at exactly the given rate, the same test queries q0..q(n-1)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for (method, ocr), rate in rates.items():
+        hit = np.zeros(n, bool)
+        hit[rng.permutation(n)[: int(round(rate * n))]] = True
+        group = "classical" if method in ("levenshtein", "tfidf_char", "partial_ratio") else "model"
+        frames.append(pd.DataFrame({"method": method, "ocr": ocr, "query_id": [f"q{i}" for i in range(n)],
+                                    "hit": hit, "group": group}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_main_table_intervals_and_paired_gains(tmp_path):
+    from clippings_wf.top1_intervals import add_top1_intervals
+
+    rows = _rows()
+    hits = _hits({(r.method, r.ocr): r.top1 for r in rows.itertuples()})
+    table = add_top1_intervals(main_results_table(rows, _cer()), hits).set_index("method")
+    assert list(table.columns[:5]) == ["group", "top1_noisy", "top1_noisy_low", "top1_noisy_high", "top1_clean"]
+    for ocr in ("noisy", "clean"):
+        assert (table[f"top1_{ocr}_low"] <= table[f"top1_{ocr}"]).all()
+        assert (table[f"top1_{ocr}"] <= table[f"top1_{ocr}_high"]).all()
+    # The best baseline's gain over itself: exactly 0 with a zero-width interval.
+    best = table.loc["Partial ratio"]
+    assert (best["gain_noisy"], best["gain_noisy_low"], best["gain_noisy_high"]) == (0.0, 0.0, 0.0)
+    sup = table.loc["Sup multimodal"]
+    assert sup["gain_noisy_low"] < 16.0 < sup["gain_noisy_high"]
+    table.attrs["footer"] = "footer"
+    md = write_table(table.reset_index(), tmp_path / "main")[1].read_text(encoding="utf-8")
+    low, high = sup["top1_noisy_low"], sup["top1_noisy_high"]
+    assert f"| 0.760 [{low:.3f}, {high:.3f}] |" in md
+    assert "| **0.600 [" in md and "Top-1 noisy OCR | Top-1 clean OCR |" in md  # bounds join the cell, no column
+    csv = pd.read_csv(tmp_path / "main.csv")
+    assert {"top1_noisy_low", "top1_noisy_high", "gain_clean_low", "gain_clean_high"} <= set(csv.columns)
+
+
+def _manifest(vertical_queries):
+    ids = [f"q{i}" for i in range(200)]
+    return pd.DataFrame({"record_id": ids, "vertical": ["1" if i in vertical_queries else "0" for i in range(200)]})
+
+
+def test_orientation_split_counts_and_top1():
+    from clippings_wf.top1_intervals import orientation_table
+
+    hits = _hits({("tfidf_char", "noisy"): 0.5, ("sup_multimodal", "noisy"): 0.7, ("sup_multimodal", "clean"): 0.9})
+    vertical = set(range(0, 200, 4))  # 50 vertical, 150 horizontal
+    table = orientation_table(hits, _manifest(vertical)).set_index("method")
+    assert list(table.index) == ["Char TF-IDF (n-grams tuned)", "Sup multimodal"]
+    assert table["n_vertical"].tolist() == [50, 50] and table["n_horizontal"].tolist() == [150, 150]
+    mine = hits[(hits["method"] == "sup_multimodal") & (hits["ocr"] == "noisy")]
+    is_vertical = mine["query_id"].str[1:].astype(int).isin(vertical)
+    row = table.loc["Sup multimodal"]
+    assert row["top1_noisy_vertical"] == pytest.approx(mine.loc[is_vertical, "hit"].mean())
+    assert row["top1_noisy_horizontal"] == pytest.approx(mine.loc[~is_vertical, "hit"].mean())
+    assert row["top1_noisy_vertical_low"] <= row["top1_noisy_vertical"] <= row["top1_noisy_vertical_high"]
+    assert np.isnan(table.loc["Char TF-IDF (n-grams tuned)", "top1_clean_vertical"])  # no clean run of it
+
+
+def test_orientation_without_vertical_queries_is_written_with_a_note(tmp_path):
+    from clippings_wf.top1_intervals import orientation_table
+
+    hits = _hits({("tfidf_char", "noisy"): 0.5})
+    for manifest in (_manifest(set()), _manifest(set()).drop(columns="vertical")):
+        table = orientation_table(hits, manifest)
+        assert table.empty and "No test query is a vertical crop" in table.attrs["footer"]
+        md = write_table(table, tmp_path / "orientation")[1].read_text(encoding="utf-8")
+        assert "No test query is a vertical crop" in md
+
+
+@pytest.mark.parametrize("low, high, expected", [(0.5, 3.0, "holds"), (-1.0, 2.0, "not shown"),
+                                                 (0.0, 2.0, "not shown"), (-3.0, -0.2, "reversed")])  # fmt: skip
+def test_finding_verdict(low, high, expected):
+    from clippings_wf.findings import verdict
+
+    assert verdict(low, high) == expected
+
+
+def test_findings_table_names_the_compared_method_and_skips_absent_ones():
+    from clippings_wf.findings import findings_table
+
+    hits = _hits({("levenshtein", "noisy"): 0.40, ("tfidf_char", "noisy"): 0.60, ("sup_multimodal", "noisy"): 0.90,
+                  ("selfsup_multimodal", "noisy"): 0.60, ("sup_vision", "noisy"): 0.30,
+                  ("sup_language", "noisy"): 0.75, ("sup_multimodal", "clean"): 0.10}, n=400)  # fmt: skip
+    table = findings_table(hits).set_index("finding")
+    assert list(table.index) == ["F1", "F2", "F3", "F5"]  # F4: no unimodally pretrained ViT in this run
+    assert "Skipped (a method did not run): F4." in table.attrs["footer"]
+    f1 = table.loc["F1"]
+    assert f1["compared_with"] == "Char TF-IDF (n-grams tuned)" and f1["verdict"] == "holds"
+    assert f1["gain_pts"] == pytest.approx(30.0) and f1["gain_pts_low"] < 30.0 < f1["gain_pts_high"]
+    assert table.loc["F2", "verdict"] == "not shown"  # 0.60 against 0.60 (different queries hit)
+    assert table.loc["F3", "verdict"] == "reversed"  # vision 0.30 against language 0.75
+    f5 = table.loc["F5"]
+    assert f5["compared_with"] == "Sup language" and f5["gain_pts"] == pytest.approx(15.0)
+    assert f5["n_queries"] == 400 and f5["top1_method"] == pytest.approx(0.9)  # noisy only: clean's 0.10 unused
+
+
+def test_reference_comparison_by_interval_overlap_else_tolerance():
+    from clippings_wf.reference import compare_with_reference
+
+    current = pd.DataFrame({"method": ["A", "B"], "top1_noisy": [0.70, 0.70], "top1_noisy_low": [0.66, 0.66],
+                            "top1_noisy_high": [0.74, 0.74]})  # fmt: skip
+    with_intervals = pd.DataFrame({"method": ["A", "B"], "top1_noisy": [0.77, 0.82],
+                                   "top1_noisy_low": [0.73, 0.78], "top1_noisy_high": [0.81, 0.86]})  # fmt: skip
+    report = compare_with_reference(current, with_intervals, 0.03)
+    assert "| A | 0.700 [0.660, 0.740] | 0.770 [0.730, 0.810] | ok |" in report  # 0.07 apart, intervals overlap
+    assert "| B | 0.700 [0.660, 0.740] | 0.820 [0.780, 0.860] | DIFFERS |" in report
+    assert "Result: 1 value(s) disagree." in report and "fixed tolerance" not in report.split("Result")[1]
+    old = compare_with_reference(current, with_intervals[["method", "top1_noisy"]], 0.03)  # a reference without
+    assert "| A | 0.700 [0.660, 0.740] | 0.770 | DIFFERS (tolerance) |" in old
+    assert "Note: 2 value(s) judged by the fixed tolerance 0.030" in old

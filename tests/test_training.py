@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from clippings_wf import modeling, training
+from clippings_wf import modeling, samplers, training
 from clippings_wf.images import preprocess_line_crop
 from clippings_wf.tokenizer import CharTokenizer
 
@@ -87,3 +88,68 @@ def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path):
     _, _, rows = _train(tmp_path, dict(RECIPE, epochs=2, lr=0.001))
     assert sorted({r["epoch"] for r in rows}) == [1, 2]
     assert len([r for r in rows if r["loss"] is not None and r["epoch"] == 1]) > 0
+
+
+def test_schedule_spans_the_batches_drawn_with_hard_negatives(tmp_path):
+    """Mined hard negatives make an epoch longer than the unmined plan: the cosine must still end with the stage,
+    not halfway through it, and the metrics' step numbers must not collide across epochs."""
+    recipe = dict(RECIPE, epochs=4, hard_negatives_k=3)
+    lrs = []
+    hook = register_optimizer_step_pre_hook(
+        lambda optimizer, args, kwargs: lrs.append(optimizer.param_groups[0]["lr"])
+    )
+    try:
+        _, _, rows = _train(tmp_path, recipe)
+    finally:
+        hook.remove()
+    steps = [r for r in rows if r["loss"] is not None]
+    unmined = samplers.HardNegativeBatchSampler(_views_data().labels, 8, 2)
+    assert len(steps) > recipe["epochs"] * len(unmined)  # the premise: mining draws more batches
+    assert len(lrs) == len(steps)
+    before_last = [lr for lr, r in zip(lrs, steps) if r["epoch"] < recipe["epochs"]]
+    assert min(before_last) > 0.1 * recipe["lr"]
+    assert 0 < lrs[-1] < 0.1 * recipe["lr"]
+    assert [r["step"] for r in steps] == list(range(1, len(steps) + 1))
+    assert all(a["step"] <= b["step"] for a, b in zip(rows, rows[1:]))
+
+
+def _eval_data(bundle) -> training.EvalData:
+    """The shifted renders as queries against the unshifted ones."""
+    data = _views_data()
+    order = np.argsort([shift for _ in NAMES for shift in (1, 0)], kind="stable")  # queries first
+    n = len(NAMES)
+    tokens = bundle.tokenize([data.texts[i][0] for i in order])
+    return training.EvalData(data.crops[order], tokens, np.arange(n), np.arange(n, 2 * n), data.labels[order])
+
+
+@pytest.mark.parametrize(
+    "recipe, scores, kept",
+    [
+        (dict(RECIPE, objective="views", modality="image"), [0.1, 0.5, 0.3, 0.2], 1),
+        (dict(RECIPE, objective="clip"), [0.9, 0.5, 0.6, 0.7], 0),  # training only hurt: the start is kept
+        (dict(RECIPE, hard_negatives_k=0), [0.1, 0.2, 0.3, 0.4], 3),
+    ],
+)
+def test_every_objective_keeps_its_best_epoch_the_start_included(tmp_path, monkeypatch, caplog, recipe, scores,
+                                                                  kept):  # fmt: skip
+    torch.set_num_threads(1)
+    bundle = _bundle()
+    start = {k: v.clone() for k, v in bundle.model.state_dict().items()}
+    evaluated = iter(scores)
+    monkeypatch.setattr(training, "evaluate_top1", lambda *args: next(evaluated))
+    saved = {0: start}
+    real_save = training._atomic_save
+    monkeypatch.setattr(training, "_atomic_save", lambda obj, path: (saved.__setitem__(
+        obj["epoch"], {k: v.clone() for k, v in obj["model"].items()}), real_save(obj, path)))  # fmt: skip
+    caplog.set_level("INFO", logger="clippings_wf.training")
+    best, rows = training.train_stage(bundle, recipe, _views_data(), _eval_data(bundle), tmp_path, seed=0,
+                                      batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
+    assert [(r["epoch"], r["val_top1"]) for r in rows if r["loss"] is None] == list(enumerate(scores))
+    assert rows[0]["step"] == 0
+    for name, value in best.items():
+        assert torch.equal(value, saved[kept][name]), name
+    assert any(not torch.equal(v, saved[kept][k]) for k, v in saved[3].items()) == (kept != 3)
+    if kept == 0:
+        assert "no epoch beat the starting weights" in caplog.text
+    else:
+        assert f"kept epoch {kept} (val top-1 {scores[kept]:.4f})" in caplog.text

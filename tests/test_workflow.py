@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from clippings_wf.manifest import ocr_conditions
 from conftest import BIN, DETERMINISTIC_OUTPUTS, REPO, assert_same_outputs, skipped_steps
 from conftest import copy_workflow as _copy_workflow
 from conftest import run_snakemake as _snakemake
@@ -43,7 +44,7 @@ def test_tiny_run_fills_the_table(tiny_runs):
     results, _ = tiny_runs
     table = pd.read_csv(results / "tables" / "main_results.csv")
     expected = {"Levenshtein", "Stroke n-gram", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup vision",
-                "Sup language", "Sup multimodal", "Unimodally pretrained ViT"}  # fmt: skip
+                "Sup language", "Sup multimodal", "Sup vision, no image-OCR alignment"}  # fmt: skip
     assert expected <= set(table["method"])
     for column in ("top1_noisy", "top1_clean"):
         assert table[column].between(0, 1).all(), table[column]
@@ -54,7 +55,14 @@ def test_tiny_run_fills_the_table(tiny_runs):
     for figure in ("main_results", "example_records", "training_curves", "retrieval_gallery", "embedding_map"):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 1000
     quality = pd.read_csv(results / "data" / "ocr_quality.csv")
-    assert set(quality["condition"]) == {"noisy", "clean"}
+    conditions = run_ocr_conditions(results)
+    assert set(quality["condition"]) == conditions and {"noisy", "clean"} <= conditions
+    assert all(f"top1_{c}" in table for c in conditions)
+    # Every top-1 with its interval; the findings and the orientation split beside the main table.
+    assert ((table["top1_noisy_low"] <= table["top1_noisy"]) & (table["top1_noisy"] <= table["top1_noisy_high"])).all()
+    findings = pd.read_csv(results / "tables" / "findings.csv")
+    assert "F1" in set(findings["finding"]) and set(findings["verdict"]) <= {"holds", "not shown", "reversed"}
+    assert (results / "tables" / "orientation.md").stat().st_size > 0
     # Every benchmarked job is matched to its rule's declared mem_mb, and stayed within it.
     memory = pd.read_csv(results / "tables" / "resources.csv")
     assert {"ocr_records", "warmup_vision", "supcon_labelled", "embed_records", "link_records"} <= set(memory["rule"])
@@ -65,16 +73,21 @@ def test_tiny_run_fills_the_nomatch_and_clustering_tables(tiny_runs):
     check_evaluation_tables(tiny_runs[0])
 
 
+def run_ocr_conditions(results: Path) -> set:
+    """The OCR conditions of the run's manifest.csv (noisy, clean and modern where the OCR step wrote it)."""
+    return set(ocr_conditions(pd.read_csv(results / "data" / "manifest.csv", nrows=0)))
+
+
 def check_evaluation_tables(results: Path):
     """No-match and clustering tables: a row per method and OCR condition, metrics in range, thresholds file."""
     methods = {"Levenshtein", "Stroke n-gram", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup vision",
-               "Sup language", "Sup multimodal", "Unimodally pretrained ViT"}  # fmt: skip
+               "Sup language", "Sup multimodal", "Sup vision, no image-OCR alignment"}  # fmt: skip
     nomatch = pd.read_csv(results / "tables" / "nomatch.csv")
     clusters = pd.read_csv(results / "tables" / "clustering.csv")
     for table in (nomatch, clusters):
         assert methods <= set(table["method"])
         assert not table.duplicated(["method", "ocr"]).any()
-        assert table.groupby("method")["ocr"].apply(set).eq({"noisy", "clean"}).all()
+        assert table.groupby("method")["ocr"].apply(set).eq(run_ocr_conditions(results)).all()
     rates = ["val_accuracy", "accuracy", "match_accuracy", "nomatch_precision", "nomatch_recall"]
     assert nomatch[rates].stack().between(0, 1).all() and len(nomatch[rates].stack()) == nomatch[rates].size
     assert (nomatch["n_nomatch"] > 0).all() and (nomatch["n_nomatch"] < nomatch["n_queries"]).all()

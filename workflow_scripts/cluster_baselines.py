@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf import baselines, clustering
-from clippings_wf.manifest import read_manifest
+from clippings_wf.manifest import ocr_conditions, read_manifest
 
 log = logging.getLogger("cluster_baselines")
 manifest = read_manifest(snakemake.input.manifest)
@@ -27,7 +27,7 @@ def graph(method, texts, options):
 
 
 summary, curves = [], []
-for ocr in ("noisy", "clean"):
+for ocr in ocr_conditions(manifest):
     texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
     role = manifest["role"].to_numpy()
     val_queries = np.flatnonzero((role == "query") & (manifest["split"] == "val").to_numpy())

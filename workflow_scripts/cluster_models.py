@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf import clustering, embedding
-from clippings_wf.manifest import read_manifest
+from clippings_wf.manifest import ocr_conditions, read_manifest
 
 log = logging.getLogger("cluster_models")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
@@ -25,7 +25,7 @@ for row in snakemake.params.rows:
     records = manifest.loc[data["record_id"]].reset_index()
     val, test = clustering.clustering_records(records, "val"), clustering.clustering_records(records, "test")
     labels = records["entity_id"].to_numpy()
-    for ocr in ("noisy", "clean"):
+    for ocr in ocr_conditions(manifest):
         emb = embedding.pooled(data["image"], data[f"text_{ocr}"], row["w"])
         result, curve = clustering.tune_and_evaluate(
             clustering.knn_graph_from_embeddings(emb[val], k), labels[val],

@@ -13,13 +13,14 @@ from clippings_wf import plots, tables
 summary = pd.concat([pd.read_csv(snakemake.input.baselines), pd.read_csv(snakemake.input.models)])
 curves = pd.concat([pd.read_csv(snakemake.input.baseline_curves), pd.read_csv(snakemake.input.model_curves)])
 table = tables.method_rows_table(
-    summary, ["threshold", "val_ari", "ari", "pair_precision", "pair_recall", "pair_f1", "n_records", "n_entities",
-              "n_clusters"],
+    summary, ["threshold", "val_ari", "ari", "ari_low", "ari_high", "pair_precision", "pair_recall", "pair_f1",
+              "n_records", "n_entities", "n_clusters"],
 )  # fmt: skip
 table.attrs["footer"] = (
     f"Single linkage on each method's similarity over the {int(summary['n_records'].iloc[0])} test records"
     f" (queries and references), cut at the threshold with the best validation ARI;"
-    f" kNN graph with k = {snakemake.params.neighbours}."
+    f" kNN graph with k = {snakemake.params.neighbours}. ARI in brackets: 95% bootstrap interval over test"
+    " entities (each drawn with all its records; one drawn twice counts as two)."
 )
 tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 shown = [m for m in snakemake.params.figure_methods if m in set(summary["method"])]

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clippings_wf import determinism, embedding, modeling
+from clippings_wf import determinism, embedding, feature_cache, modeling
 from clippings_wf.atomic import atomic_path
 from clippings_wf.manifest import read_manifest
+from clippings_wf.metrics import ocr_condition_name
 
 log = logging.getLogger("embed_records")
 device = modeling.pick_device(snakemake.params.device)
@@ -23,6 +24,7 @@ keep = (manifest["role"] == "reference") | ((manifest["role"] == "query") & mani
 records = manifest[keep].reset_index(drop=True)
 
 bundle = modeling.load_artifact(snakemake.input.model, device=device)
+feature_cache.attach(bundle, [snakemake.input.features])
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 log.info(
@@ -40,6 +42,5 @@ with atomic_path(snakemake.output.embeddings) as tmp:
         tmp,
         record_id=encoded.record_ids.astype(str),
         image=image,
-        text_noisy=text["ocr_noisy"],
-        text_clean=text["ocr_clean"],
+        **{f"text_{ocr_condition_name(column)}": values for column, values in text.items()},  # text_noisy, ...
     )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from clippings_wf import embedding
 from clippings_wf.atomic import atomic_path
-from clippings_wf.manifest import read_manifest
+from clippings_wf.manifest import ocr_conditions, read_manifest
 
 log = logging.getLogger("link_records")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
@@ -44,7 +44,7 @@ def link(model: str, ocr: str, w: float, split: str):
 
 results, predictions = [], []
 for row in snakemake.params.rows:
-    for ocr in ("noisy", "clean"):
+    for ocr in ocr_conditions(manifest):
         test_top1, pred = link(row["model"], ocr, row["w"], "test")
         val_top1, _ = link(row["model"], ocr, row["w"], "val")
         results.append({"method": row["method"], "ocr": ocr, "w": row["w"], "top1": test_top1, "val_top1": val_top1})
@@ -53,7 +53,7 @@ for row in snakemake.params.rows:
 
 # The paper tunes the pooling weight on validation: one more row with w chosen on val per OCR condition.
 if "sup_multimodal" in embeddings:
-    for ocr in ("noisy", "clean"):
+    for ocr in ocr_conditions(manifest):
         val_scores = [link("sup_multimodal", ocr, w, "val")[0] for w in W_GRID]
         w_best = float(W_GRID[int(np.argmax(val_scores))])
         test_top1, pred = link("sup_multimodal", ocr, w_best, "test")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf import baselines, nomatch
-from clippings_wf.manifest import read_manifest
+from clippings_wf.manifest import ocr_conditions, read_manifest
 
 log = logging.getLogger("nomatch_baseline_scores")
 manifest = read_manifest(snakemake.input.manifest)
@@ -21,7 +21,7 @@ entities = manifest["entity_id"].to_numpy(dtype=object)
 val_queries, val_references = nomatch.evaluation_sets(manifest, holdout, "val")
 val_matched = val_queries[np.isin(entities[val_queries], entities[val_references])]
 frames = []
-for ocr in ("noisy", "clean"):
+for ocr in ocr_conditions(manifest):
     texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
     for method in snakemake.params.methods:
         # TF-IDF n-grams chosen on validation queries that have a reference, as in linking

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf import embedding, linking, nomatch
-from clippings_wf.manifest import read_manifest
+from clippings_wf.manifest import ocr_conditions, read_manifest
 
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
 holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
@@ -23,7 +23,7 @@ frames = []
 for row in snakemake.params.rows:
     data = embeddings[row["model"]]
     records = manifest.loc[data["record_id"]].reset_index()
-    for ocr in ("noisy", "clean"):
+    for ocr in ocr_conditions(manifest):
         emb = embedding.pooled(data["image"], data[f"text_{ocr}"], row["w"])
 
         def top1(queries, references):

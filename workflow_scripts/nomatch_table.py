@@ -18,13 +18,14 @@ curves.to_csv(snakemake.output.curves, index=False, float_format="%.6f")
 holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
 test = holdout[holdout["split"] == "test"]
 table = tables.method_rows_table(
-    summary, ["threshold", "val_accuracy", "accuracy", "match_accuracy", "nomatch_precision", "nomatch_recall",
-              "n_queries", "n_nomatch"],
+    summary, ["threshold", "val_accuracy", "accuracy", "accuracy_low", "accuracy_high", "match_accuracy",
+              "nomatch_precision", "nomatch_recall", "n_queries", "n_nomatch"],
 )  # fmt: skip
 table.attrs["footer"] = (
     f"Test: {int(summary['n_queries'].iloc[0])} queries, of them {int(summary['n_nomatch'].iloc[0])} no-match"
     f" ({(test['reason'] == 'held_out').sum()} entities with the reference held out,"
     f" {(test['reason'] == 'no_reference').sum()} without any reference)."
+    " Accuracy in brackets: 95% percentile bootstrap interval over the test queries."
 )
 tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 shown = [m for m in snakemake.params.figure_methods if m in set(summary["method"])]

@@ -11,10 +11,11 @@ start_step_log(snakemake)  # noqa: F821
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from clippings_wf.benchmark import read_records  # noqa: E402
-from clippings_wf.manifest import cap_ocr_texts, fill_entity_names  # noqa: E402
+from clippings_wf.manifest import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
 from clippings_wf.metrics import character_error_rate  # noqa: E402
 from clippings_wf.ocr import ocr_images  # noqa: E402
 
@@ -37,6 +38,11 @@ for condition, column in (("noisy", "image_path"), ("clean", "clean_image_path")
     if cut:
         logging.warning("%d %s OCR texts longer than %d characters were cut (ocr.max_chars)", cut, condition,
                         settings["max_chars"])
+if "ocr_modern" not in records:  # the recognizer's greedy text, read in the same pass as its features
+    with np.load(snakemake.input.modern, allow_pickle=False) as cache:  # noqa: F821
+        modern = pd.Series(cache["texts"], index=cache["keys"])
+    records["ocr_modern"], _ = cap_ocr_texts(modern.reindex(records["record_id"]).fillna("").set_axis(records.index),
+                                             settings["max_chars"])
 records, named = fill_entity_names(records)
 if named:
     logging.info("%d entities without a name are named by their reference's OCR (synthetic renders, leakage check)",
@@ -44,7 +50,7 @@ if named:
 records.to_csv(snakemake.output.manifest, index=False)  # noqa: F821
 
 rows = []
-for condition in ("noisy", "clean"):
+for condition in ocr_conditions(records):  # CER rows for every OCR condition the manifest has
     for role, frame in records.groupby("role", sort=True):
         hyps = frame[f"ocr_{condition}"].tolist()
         rows.append(dict(condition=condition, role=role, n=len(frame),

@@ -1,4 +1,4 @@
-"""Snakemake step: a figure of example records (crops beside their ground truth and both OCR texts)."""
+"""Snakemake step: a figure of example records (crops beside their ground truth and every OCR text)."""
 
 from clippings_wf.logs import start_step_log
 

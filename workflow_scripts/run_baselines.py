@@ -14,7 +14,7 @@ manifest = read_manifest(snakemake.input.manifest)  # noqa: F821
 summary, predictions = run_baselines(
     manifest,
     methods=list(snakemake.params.methods),  # noqa: F821
-    ocr_columns=tuple(snakemake.params.get("ocr_columns", ("ocr_noisy", "ocr_clean"))),  # noqa: F821
+    ocr_columns=snakemake.params.get("ocr_columns"),  # noqa: F821  (default: the manifest's OCR conditions)
     tfidf_ngram_ranges=[tuple(r) for r in snakemake.params.tfidf_ngram_ranges],  # noqa: F821
     workers=snakemake.threads,  # noqa: F821
     return_predictions=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clippings_wf import determinism, embedding, leakage, modeling, training
+from clippings_wf import determinism, embedding, feature_cache, leakage, modeling, training
 from clippings_wf.atomic import atomic_path
 from clippings_wf.manifest import read_manifest
 
@@ -37,6 +37,7 @@ else:
     bundle = modeling.load_bundle(
         model_cfg["architecture"], model_cfg["pretrained"], vocab=snakemake.input.vocab, device=device
     )
+feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from .manifest import ocr_conditions
 from .metrics import as_text, ocr_condition_name, retrieval_top1, top1_accuracy
 
 log = logging.getLogger(__name__)
@@ -193,16 +194,17 @@ def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram
 def run_baselines(
     manifest: pd.DataFrame,
     methods: Sequence[str] = METHODS,
-    ocr_columns: Sequence[str] = ("ocr_noisy", "ocr_clean"),
+    ocr_columns: Sequence[str] | None = None,
     tfidf_ngram_ranges: Sequence[Sequence[int]] = DEFAULT_TFIDF_NGRAM_RANGES,
     workers: int = 1,
     return_predictions: bool = False,
 ):
     """Evaluate each baseline under each OCR condition: test queries against every reference.
 
-    Queries and references are read through the same OCR column (the paper's noisy/clean conditions). Settings
-    (the TF-IDF n-gram range) are tuned on validation queries only. Returns a DataFrame with one row per
-    (method, ocr): method, ocr, top1, n_queries, setting, val_top1 (tuned methods only), group="classical".
+    Queries and references are read through the same OCR column (default: every ``ocr_<condition>`` column the
+    manifest has, ``manifest.ocr_conditions``). Settings (the TF-IDF n-gram range) are tuned on validation
+    queries only. Returns a DataFrame with one row per (method, ocr): method, ocr, top1, n_queries, setting,
+    val_top1 (tuned methods only), group="classical".
     With ``return_predictions=True`` also returns per-query rows: method, ocr, query_id, pred_ref_id,
     score, hit.
     """
@@ -212,6 +214,8 @@ def run_baselines(
     val = queries[queries["split"] == "val"].reset_index(drop=True)
     ref_entities = references["entity_id"].astype(str).to_numpy(dtype=object)
     summary, predictions = [], []
+    if ocr_columns is None:
+        ocr_columns = [f"ocr_{c}" for c in ocr_conditions(manifest)]
     for column in ocr_columns:
         ocr = ocr_condition_name(column)
         ref_texts = _clean_texts(references[column])

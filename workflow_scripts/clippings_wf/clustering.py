@@ -20,6 +20,8 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from . import intervals
+
 log = logging.getLogger(__name__)
 
 
@@ -136,14 +138,18 @@ def tune_threshold(neighbours, sims, labels, grid: Sequence[float]) -> tuple[flo
 
 
 def evaluate_clustering(neighbours, sims, labels, threshold: float) -> dict[str, float]:
-    """ARI and pairwise scores of the clustering at ``threshold``."""
+    """ARI (with ari_low / ari_high: a 95% bootstrap interval over resampled test entities, each with all its
+    records) and pairwise scores of the clustering at ``threshold``."""
     predicted = cluster_labels(neighbours, sims, threshold)
     n_saturated = saturated(sims, threshold)
     if n_saturated:
         log.warning("%d records have all k neighbours above %.4f: raise k for exact single linkage", n_saturated,
                     threshold)  # fmt: skip
+    _, ari_low, ari_high = intervals.cluster_bootstrap_ari(labels, predicted)
     return {
         "ari": float(adjusted_rand_score(labels, predicted)),
+        "ari_low": ari_low,
+        "ari_high": ari_high,
         **pairwise_scores(labels, predicted),
         "n_records": len(labels),
         "n_entities": len(np.unique(labels)),

@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from clippings_wf import linking, modeling
+from clippings_wf.manifest import ocr_conditions
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,12 @@ def resolve_image_paths(manifest: pd.DataFrame, manifest_dir: Path, column: str 
 
 
 def encode_records(
-    bundle, manifest: pd.DataFrame, manifest_dir: Path, ocr_columns=("ocr_noisy", "ocr_clean"), workers: int = 1
+    bundle, manifest: pd.DataFrame, manifest_dir: Path, ocr_columns=None, workers: int = 1
 ) -> EncodedRecords:
-    crops = bundle.load_crops(resolve_image_paths(manifest, manifest_dir), workers=workers)
+    """``ocr_columns``: default, the ``ocr_<condition>`` column of every OCR condition the manifest has."""
+    if ocr_columns is None:
+        ocr_columns = [f"ocr_{c}" for c in ocr_conditions(manifest)]
+    crops = bundle.load_crops(resolve_image_paths(manifest, manifest_dir), workers=workers, keys=manifest["record_id"])
     tokens = {c: bundle.tokenize(manifest[c].fillna("").astype(str).tolist()) for c in ocr_columns}
     return EncodedRecords(manifest["record_id"].to_numpy(), crops, tokens)
 

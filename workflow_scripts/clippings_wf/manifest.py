@@ -27,7 +27,10 @@ REQUIRED_COLUMNS = ("record_id", "image_path", "entity_id", "role", "split")  # 
 USER_REQUIRED_COLUMNS = ("record_id", "image_path", "role")
 ROLES = ("query", "reference", "unlabeled")
 SPLITS = ("train", "val", "test")
-OCR_CONDITIONS = ("noisy", "clean")
+# The OCR conditions, each a manifest column ``ocr_<condition>``: Tesseract on the degraded crop (noisy) and on an
+# undegraded render (clean), as in the paper, and a modern pretrained recognizer (PP-OCR) on the degraded crop.
+# The only place they are spelled: every step loops over ``ocr_conditions(frame)``.
+OCR_CONDITIONS = ("noisy", "clean", "modern")
 MAX_SHOWN_PROBLEMS = 20
 # A parse-time progress bar only where the image check takes long enough to wonder about.
 PROGRESS_FROM = 5000
@@ -35,6 +38,14 @@ PROGRESS_FROM = 5000
 
 class ManifestError(ValueError):
     pass
+
+
+def ocr_conditions(frame) -> list[str]:
+    """The OCR conditions whose ``ocr_<condition>`` column ``frame`` has (a DataFrame, or any container of column
+    names), in OCR_CONDITIONS order: a manifest made before the modern recognizer, or a user's without its
+    column, has two."""
+    columns = set(frame.columns if hasattr(frame, "columns") else frame)
+    return [c for c in OCR_CONDITIONS if f"ocr_{c}" in columns]
 
 
 def read_manifest(path) -> pd.DataFrame:
@@ -123,7 +134,8 @@ def check_manifest(
 ) -> CheckedManifest:
     """Validate a user's manifest; raise ManifestError listing every problem with its file, line and record.
 
-    ocr_columns: OCR condition -> manifest column holding that OCR text (those columns must exist).
+    ocr_columns: OCR condition (OCR_CONDITIONS; the schema refuses others) -> manifest column holding that OCR
+    text (those columns must exist); a condition without one is left to the OCR step.
     labelled: the dataset trains and is evaluated, so it needs entity_id, references and every split.
     images: "header" (exists, not empty, PIL identifies it: cheap enough for parse time), "decode" (every
     pixel, the import step) or "none". Allowed and only counted: queries whose entity has no reference

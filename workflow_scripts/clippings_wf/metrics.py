@@ -57,14 +57,19 @@ def retrieval_top1(similarity: np.ndarray, chunk_size: int = 4096) -> np.ndarray
 
 def ocr_cer_table(
     manifest: pd.DataFrame,
-    ocr_columns: Sequence[str] = ("ocr_noisy", "ocr_clean"),
+    ocr_columns: Sequence[str] | None = None,
     query_split: str = "test",
 ) -> pd.DataFrame:
     """CER of each OCR column against the ground-truth ``text``, for the records the evaluation uses.
 
     Queries are ``role==query & split==query_split``; references are every ``role==reference`` row.
     Returns columns role, ocr (column name without the ``ocr_`` prefix), cer, n_records, n_empty.
+    ``ocr_columns`` default: every ``ocr_<condition>`` column the manifest has (``manifest.ocr_conditions``).
     """
+    from .manifest import ocr_conditions  # manifest imports PIL; metrics stays light for its other users
+
+    if ocr_columns is None:
+        ocr_columns = [f"ocr_{c}" for c in ocr_conditions(manifest)]
     queries = manifest[(manifest["role"] == "query") & (manifest["split"] == query_split)]
     references = manifest[manifest["role"] == "reference"]
     rows = []

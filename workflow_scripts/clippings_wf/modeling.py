@@ -29,6 +29,8 @@ import torch.nn.functional as F
 
 from .atomic import atomic_path
 from . import linecnn  # noqa: F401  (registers the timm model names open_clip looks up)
+from . import recognizer
+from .textline_tower import TextLineTower
 from .images import load_crops as _load_crops
 from .images import to_model_input
 from .tokenizer import CharTokenizer
@@ -142,16 +144,27 @@ class ModelBundle:
     tokenizer: CharTokenizer | None = None  # None for open_clip built-ins (BPE)
     model_cfg: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    # "pixels": crops are uint8 ink images; "features": the pretrained recognizer's frozen sequence features,
+    # read from ``feature_cache`` by record key where one is attached (computed from the crops otherwise).
+    input_kind: str = "pixels"
+    feature_cache: object = None
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def load_crops(self, sources, workers: int = 1, progress: bool = True) -> np.ndarray:
+    def load_crops(self, sources, workers: int = 1, progress: bool = True, keys=None) -> np.ndarray:
+        """The vision tower's inputs for these crops: uint8 [N, h, w] images, or float16 [N, T, 120] features."""
+        if self.input_kind == "features":
+            if self.feature_cache is not None and keys is not None:
+                return self.feature_cache.take(list(keys))
+            return recognizer.read_lines(sources, self.image_size[1], workers=workers)[1]
         return _load_crops(sources, *self.image_size, workers=workers, fit=self.fit, progress=progress)
 
-    def to_input(self, batch_uint8: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
-        return to_model_input(batch_uint8, self.channels, self.mean, self.std, channels_last)
+    def to_input(self, batch: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+        if self.input_kind == "features":
+            return batch.float()
+        return to_model_input(batch, self.channels, self.mean, self.std, channels_last)
 
 
 def _vocab_tokenizer(vocab) -> CharTokenizer | None:
@@ -170,8 +183,10 @@ def _bundle(model, architecture, tokenizer, cfg, extra=None) -> ModelBundle:
     if is_char_architecture(architecture):
         if tokenizer is None:
             raise ValueError(f"architecture '{architecture}' needs a character vocabulary")
-        return ModelBundle(model, architecture, lambda texts: tokenizer(texts, ctx), (h, w), 1, None, None,
-                           "height", ctx, tokenizer, cfg, extra or {})
+        textline = is_textline_model(model)
+        return ModelBundle(model, architecture, lambda texts: tokenizer(texts, ctx), (h, w), 3 if textline else 1,
+                           None, None, "height", ctx, tokenizer, cfg, extra or {},
+                           input_kind="features" if textline else "pixels")
     pp = getattr(model.visual, "preprocess_cfg", {}) or {}
     mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
     std = tuple(pp.get("std", open_clip.OPENAI_DATASET_STD))
@@ -179,6 +194,17 @@ def _bundle(model, architecture, tokenizer, cfg, extra=None) -> ModelBundle:
     fit = "height" if w > h else "contain"
     return ModelBundle(model, architecture, lambda texts: tok(list(texts)), (h, w), 3, mean, std, fit, ctx, None,
                        cfg, extra or {})
+
+
+def is_textline_model(model) -> bool:
+    """Whether the vision tower is the pretrained recognizer's encoder with a trainable head."""
+    return isinstance(getattr(model.visual, "trunk", None), TextLineTower)
+
+
+def uses_recognizer(architecture: str) -> bool:
+    """From the architecture's config alone (no model built): is its vision tower the recognizer's?"""
+    cfg = open_clip.get_model_config(architecture) or {}
+    return str(cfg.get("vision_cfg", {}).get("timm_model_name", "")).startswith("clippings_textline")
 
 
 def _image_hw(size) -> tuple:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from . import intervals
+
 HOLDOUT_SPLITS = ("val", "test")
 
 
@@ -93,13 +95,19 @@ def query_scores(manifest: pd.DataFrame, holdout: pd.DataFrame, top1, splits: Se
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def correct_decisions(scores, hit, nomatch, threshold: float) -> np.ndarray:
+    """Per query: accepted and linked to its own entity, or a no-match query rejected."""
+    scores, hit, nomatch = np.asarray(scores), np.asarray(hit, bool), np.asarray(nomatch, bool)
+    accept = scores > threshold
+    return (accept & hit & ~nomatch) | (~accept & nomatch)
+
+
 def outcomes(scores, hit, nomatch, threshold: float) -> dict[str, float]:
     """Metrics at one threshold. ``hit``: the top-1 reference is the query's entity; ``nomatch``: the query
     has no reference. Precision with no abstention is 0 (sklearn's zero_division convention)."""
     scores, hit, nomatch = np.asarray(scores), np.asarray(hit, bool), np.asarray(nomatch, bool)
-    accept = scores > threshold
-    correct = (accept & hit & ~nomatch) | (~accept & nomatch)
-    abstain = ~accept
+    correct = correct_decisions(scores, hit, nomatch, threshold)
+    abstain = ~(scores > threshold)
     n_match, n_nomatch, n_abstain = int((~nomatch).sum()), int(nomatch.sum()), int(abstain.sum())
     return {
         "accuracy": float(correct.mean()) if len(scores) else float("nan"),
@@ -152,13 +160,17 @@ def evaluate(scores: pd.DataFrame, curve_points: int = 101) -> tuple[pd.DataFram
 
     ``scores``: one row per query and split, columns method, ocr, split (val | test), score, hit, nomatch
     (optionally group). Returns the summary (method, ocr, group, threshold, val_accuracy, then ``outcomes`` on
-    test) and the curves (method, ocr, split, threshold, accuracy) on a grid over each method's score range.
+    test with accuracy_low / accuracy_high: a 95% bootstrap interval over the test queries, the val-tuned
+    threshold kept fixed) and the curves (method, ocr, split, threshold, accuracy) on a grid over each method's
+    score range.
     """
     summary, curves = [], []
     for (method, ocr), rows in scores.groupby(["method", "ocr"], sort=False):
         val, test = rows[rows["split"] == "val"], rows[rows["split"] == "test"]
         threshold, val_accuracy = tune_threshold(val["score"], val["hit"], val["nomatch"])
         result = outcomes(test["score"], test["hit"], test["nomatch"], threshold)
+        correct = correct_decisions(test["score"], test["hit"], test["nomatch"], threshold)
+        _, result["accuracy_low"], result["accuracy_high"] = intervals.bootstrap_ci(correct)
         group = rows["group"].iloc[0] if "group" in rows else ""
         summary.append({"method": method, "ocr": ocr, "group": group, "threshold": threshold,
                         "val_accuracy": val_accuracy, **result})  # fmt: skip

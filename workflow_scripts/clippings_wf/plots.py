@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from .manifest import OCR_CONDITIONS, ocr_conditions  # noqa: E402
 from .metrics import as_text  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,15 @@ def use_cjk_font() -> str | None:
 
 
 use_cjk_font()
+
+# One colour per OCR condition, the same in every figure.
+OCR_COLORS = {"noisy": "#d62728", "clean": "#1f77b4", "modern": "#2ca02c"}
+
+
+def _bar_offsets(n: int, group_width: float = 0.76) -> tuple[np.ndarray, float]:
+    """x offsets and width of ``n`` bars side by side in a group (two conditions: -0.19, +0.19, width 0.38)."""
+    width = group_width / max(n, 1)
+    return (np.arange(n) - (n - 1) / 2) * width, width
 
 
 def _save(fig, path_stem) -> list[Path]:
@@ -67,21 +77,26 @@ def _load_crop(path, manifest_dir) -> np.ndarray:
 
 
 def plot_main_results(table: pd.DataFrame, path_stem) -> list[Path]:
-    """Grouped bars of top-1 (noisy vs clean OCR) per method, paper numbers as black ticks where known.
+    """Grouped bars of top-1 per method, one bar per OCR condition, paper numbers as black ticks where known.
 
-    ``table`` is ``tables.main_results_table`` output (method, top1_noisy, top1_clean, paper_noisy, paper_clean).
+    ``table`` is ``tables.main_results_table`` output (method, top1_X and, for noisy and clean, paper_X).
     """
+    from .tables import ocr_label
+
     methods = list(table["method"])
+    conditions = [c for c in OCR_CONDITIONS if f"top1_{c}" in table]
     x = np.arange(len(methods))
-    width = 0.38
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(methods) + 2), 4))
-    for offset, ocr, color in ((-width / 2, "noisy", "#d62728"), (width / 2, "clean", "#1f77b4")):
+    offsets, width = _bar_offsets(len(conditions))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(conditions) * len(methods) + 2), 4))
+    paper_labelled = False
+    for offset, ocr in zip(offsets, conditions):
         values = table[f"top1_{ocr}"].to_numpy(dtype=float)
-        ax.bar(x + offset, np.nan_to_num(values), width, label=f"{ocr} OCR", color=color)
+        ax.bar(x + offset, np.nan_to_num(values), width, label=ocr_label(ocr), color=OCR_COLORS.get(ocr))
         paper = table.get(f"paper_{ocr}")
         if paper is not None and paper.notna().any():
-            ax.scatter(x + offset, paper.to_numpy(dtype=float), marker="_", s=300, color="black", zorder=3,
-                       label="paper" if ocr == "noisy" else None)  # fmt: skip
+            ax.scatter(x + offset, paper.to_numpy(dtype=float), marker="_", s=300 * (width / 0.38) ** 2, color="black",
+                       zorder=3, label=None if paper_labelled else "paper")  # ticks as wide as the bars
+            paper_labelled = True
     ax.set_xticks(x, methods, rotation=30, ha="right")
     ax.set_ylabel("top-1 accuracy")
     ax.set_ylim(0, 1)
@@ -91,11 +106,13 @@ def plot_main_results(table: pd.DataFrame, path_stem) -> list[Path]:
 
 
 def plot_example_records(manifest: pd.DataFrame, manifest_dir, path_stem, n: int = 8, seed: int = 0) -> list[Path]:
-    """Example records, each crop beside its ground truth, noisy OCR and clean OCR.
+    """Example records, each crop beside its ground truth and its text in every OCR condition the manifest has.
 
     Shows ``n // 2`` test entities that have a query: the entity's reference and one of its queries, so the
     pair the model must link sits side by side. Falls back to any records if there are no test queries.
     """
+    from .tables import ocr_label
+
     rng = np.random.default_rng(seed)
     queries = manifest[(manifest["role"] == "query") & (manifest["split"] == "test")]
     if len(queries):
@@ -114,8 +131,8 @@ def plot_example_records(manifest: pd.DataFrame, manifest_dir, path_stem, n: int
         image_ax.set_axis_off()
         turned = " (vertical, shown turned)" if str(row.get("vertical", "0")) in ("1", "1.0", "True") else ""
         image_ax.set_title(f"{row['role']} {row['record_id']}{turned}", fontsize=7, loc="left")
-        lines = [f"truth: {as_text(row.get('text'))}", f"noisy OCR: {as_text(row.get('ocr_noisy'))}",
-                 f"clean OCR: {as_text(row.get('ocr_clean'))}"]  # fmt: skip
+        lines = [f"truth: {as_text(row.get('text'))}"]
+        lines += [f"{ocr_label(c)}: {as_text(row.get(f'ocr_{c}'))}" for c in ocr_conditions(manifest)]
         text_ax.text(0, 0.5, "\n".join(lines), va="center", fontsize=8)
         text_ax.set_axis_off()
     fig.tight_layout()
@@ -233,9 +250,9 @@ def plot_nomatch_thresholds(curves: pd.DataFrame, thresholds: pd.DataFrame, meth
                             path_stem) -> list[Path]:  # fmt: skip
     """Overall no-match accuracy against the threshold, val dashed and test solid, one panel per OCR condition;
     a dot marks each method's threshold tuned on val. ``curves``: method, ocr, split, threshold, accuracy."""
-    from .tables import display_name
+    from .tables import display_name, ocr_label
 
-    conditions = [o for o in ("noisy", "clean") if o in set(curves["ocr"])]
+    conditions = [o for o in OCR_CONDITIONS if o in set(curves["ocr"])]
     fig, axes = plt.subplots(1, len(conditions), figsize=(5.5 * len(conditions), 4), sharey=True, squeeze=False)
     for ax, ocr in zip(axes[0], conditions):
         for i, method in enumerate(methods):
@@ -249,7 +266,7 @@ def plot_nomatch_thresholds(curves: pd.DataFrame, thresholds: pd.DataFrame, meth
                 test = curves[(curves["method"] == method) & (curves["ocr"] == ocr) & (curves["split"] == "test")]
                 t = float(tuned["threshold"].iloc[0])
                 ax.plot([t], [np.interp(t, test["threshold"], test["accuracy"])], "o", color=color)
-        ax.set_title(f"{ocr} OCR (dashed: val, solid: test)", fontsize=9)
+        ax.set_title(f"{ocr_label(ocr)} (dashed: val, solid: test)", fontsize=9)
         ax.set_xlabel("similarity threshold (match when above)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("overall accuracy (abstaining on a no-match query is correct)")
@@ -260,27 +277,30 @@ def plot_nomatch_thresholds(curves: pd.DataFrame, thresholds: pd.DataFrame, meth
 
 
 def plot_clustering(table: pd.DataFrame, curves: pd.DataFrame, methods: Sequence[str], path_stem) -> list[Path]:
-    """Left: test ARI per method (noisy vs clean OCR). Right: validation ARI against the single-linkage threshold
-    for a few methods on noisy OCR. ``table``: method (display name), ocr, ari; ``curves``: method key, ocr,
-    threshold, ari."""
-    from .tables import display_name
+    """Left: test ARI per method, one bar per OCR condition. Right: validation ARI against the single-linkage
+    threshold for a few methods on the first OCR condition (noisy). ``table``: method (display name), ocr, ari;
+    ``curves``: method key, ocr, threshold, ari."""
+    from .tables import display_name, ocr_label
 
     fig, (bars, lines) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1.4, 1]})
     names = list(dict.fromkeys(table["method"]))
     x = np.arange(len(names))
-    for offset, ocr, color in ((-0.19, "noisy", "#d62728"), (0.19, "clean", "#1f77b4")):
+    conditions = [o for o in OCR_CONDITIONS if o in set(table["ocr"])]
+    offsets, width = _bar_offsets(len(conditions))
+    for offset, ocr in zip(offsets, conditions):
         values = table[table["ocr"] == ocr].set_index("method")["ari"].reindex(names).to_numpy(dtype=float)
-        bars.bar(x + offset, np.nan_to_num(values), 0.38, label=f"{ocr} OCR", color=color)
+        bars.bar(x + offset, np.nan_to_num(values), width, label=ocr_label(ocr), color=OCR_COLORS.get(ocr))
     bars.set_xticks(x, names, rotation=30, ha="right")
     bars.set_ylabel("adjusted Rand index (test)")
     bars.set_ylim(min(0.0, float(np.nanmin(table["ari"])) - 0.05), 1)
     bars.grid(axis="y", alpha=0.3)
     bars.legend(fontsize=8, loc="upper left")
+    first = OCR_CONDITIONS[0]  # noisy, the paper's headline condition
     for i, method in enumerate(methods):
-        part = curves[(curves["method"] == method) & (curves["ocr"] == "noisy")]
+        part = curves[(curves["method"] == method) & (curves["ocr"] == first)]
         lines.plot(part["threshold"], part["ari"], color=f"C{i}", label=display_name(method))
     lines.set_xlabel("similarity threshold (single linkage cut)")
-    lines.set_ylabel("adjusted Rand index (val, noisy OCR)")
+    lines.set_ylabel(f"adjusted Rand index (val, {ocr_label(first)})")
     lines.grid(alpha=0.3)
     lines.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

@@ -1,4 +1,4 @@
-"""The paper's main results table (top-1 on noisy and clean OCR) and its CSV / Markdown / LaTeX writers."""
+"""The paper's main results table (top-1 per OCR condition) and its CSV / Markdown / LaTeX writers."""
 
 import math
 from collections.abc import Mapping
@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import atomic
 from .atomic import atomic_path
+from .manifest import OCR_CONDITIONS
 
 # Method keys used by the workflow -> the names printed in tables and figures.
 CLASSICAL_DISPLAY_NAMES = {
@@ -24,7 +25,7 @@ MODEL_DISPLAY_NAMES = {
     "selfsup_vision": "SelfSup vision",
     "selfsup_language": "SelfSup language",
     "selfsup_multimodal": "SelfSup multimodal",
-    "sup_unimodal_vision": "Unimodally pretrained ViT",
+    "sup_unimodal_vision": "Sup vision, no image-OCR alignment",
     "sup_vision": "Sup vision",
     "sup_language": "Sup language",
     "sup_multimodal": "Sup multimodal",
@@ -38,25 +39,30 @@ PAPER_NUMBERS: dict[str, tuple[float, float]] = {
     "Levenshtein": (0.630, 0.731),
     "Stroke n-gram": (0.689, 0.731),
     "SelfSup multimodal": (0.845, 0.849),
-    "Unimodally pretrained ViT": (0.878, 0.878),
+    "Sup vision, no image-OCR alignment": (0.878, 0.878),  # the paper: an ImageNet-pretrained ViT
     "Sup vision": (0.924, 0.924),
     "Sup language": (0.790, 0.882),
     "Sup multimodal": (0.937, 0.945),
 }
 
-OCR_CONDITIONS = ("noisy", "clean")
+# The OCR conditions of the paper's numbers, in the order of PAPER_NUMBERS' pairs (no paper number for the others).
+PAPER_OCR_CONDITIONS = ("noisy", "clean")
+# An OCR condition as headers and figures name it.
+OCR_LABELS = {"noisy": "noisy OCR", "clean": "clean OCR", "modern": "modern OCR (PP-OCR)"}
+
+
+def ocr_label(condition: str) -> str:
+    return OCR_LABELS.get(condition, f"{condition} OCR")
+
+
 HEADERS = {
     "method": "Method",
     "group": "Group",
-    "top1_noisy": "Top-1 noisy OCR",
-    "top1_clean": "Top-1 clean OCR",
-    "paper_noisy": "Paper noisy",
-    "paper_clean": "Paper clean",
-    "gain_noisy": "Gain noisy (pts)",
-    "gain_clean": "Gain clean (pts)",
+    **{f"top1_{c}": f"Top-1 {ocr_label(c)}" for c in OCR_CONDITIONS},  # Top-1 modern OCR (PP-OCR)
+    **{f"paper_{c}": f"Paper {c}" for c in PAPER_OCR_CONDITIONS},
+    **{f"gain_{c}": f"Gain {c} (pts)" for c in OCR_CONDITIONS},
     "role": "Records",
-    "cer_noisy": "CER noisy OCR",
-    "cer_clean": "CER clean OCR",
+    **{f"cer_{c}": f"CER {ocr_label(c)}" for c in OCR_CONDITIONS},
     # No-match and clustering tables.
     "ocr": "OCR",
     "threshold": "Threshold",
@@ -75,6 +81,8 @@ HEADERS = {
     "n_records": "Records",
     "n_clusters": "Clusters",
     "n_entities": "Entities",
+    # Findings table (clippings_wf.findings).
+    "gain_pts": "Difference (pts)",
 }
 
 
@@ -87,11 +95,12 @@ def main_results_table(
 ) -> pd.DataFrame:
     """One row per method, the paper's layout.
 
-    ``rows`` has columns method, ocr (noisy | clean), top1 and optionally group ("classical" for string
+    ``rows`` has columns method, ocr (an OCR_CONDITIONS name), top1 and optionally group ("classical" for string
     matching; missing group is inferred from the method key). ``cer``: ``metrics.ocr_cer_table`` output or ocr_quality.csv.
-    Returns columns method, group, top1_noisy, top1_clean, paper_noisy, paper_clean (absent when
-    ``paper_numbers`` is empty: another dataset than the paper's), gain_noisy, gain_clean
-    (points over the best classical baseline of that column) and best_noisy, best_clean (that best baseline).
+    Per OCR condition in ``rows`` (OCR_CONDITIONS order: noisy, clean, modern where present), returns columns
+    top1_X, paper_X (noisy and clean only; absent when ``paper_numbers`` is empty: another dataset than the
+    paper's), gain_X (points over the best classical baseline of that column) and best_X (that best baseline),
+    after method and group.
     Classical rows come first in the paper's order, then the other rows in input order. The CER summary is
     kept as a one-line footer in ``attrs["footer"]``, which ``write_table`` prints under the Markdown and LaTeX.
     """
@@ -106,15 +115,17 @@ def main_results_table(
     classical_order = [m for m in CLASSICAL_DISPLAY_NAMES.values() if m in wide.index]
     order = classical_order + [m for m in wide.index if m not in classical_order]
     table = pd.DataFrame({"method": order, "group": [groups[m] for m in order]})
-    for ocr in OCR_CONDITIONS:
-        table[f"top1_{ocr}"] = [wide.at[m, ocr] if ocr in wide.columns else math.nan for m in order]
-    for i, ocr in enumerate(OCR_CONDITIONS if paper_numbers else ()):  # no paper columns without paper numbers
+    conditions = [c for c in OCR_CONDITIONS if c in wide.columns]
+    for ocr in conditions:
+        table[f"top1_{ocr}"] = [wide.at[m, ocr] for m in order]
+    for ocr in [c for c in PAPER_OCR_CONDITIONS if c in conditions] if paper_numbers else ():  # none without numbers
+        i = PAPER_OCR_CONDITIONS.index(ocr)
         table[f"paper_{ocr}"] = [
             float(paper_numbers[m][i]) if m in paper_numbers and paper_numbers[m][i] is not None else math.nan
             for m in order
         ]
     is_classical = table["group"] == "classical"
-    for ocr in OCR_CONDITIONS:
+    for ocr in conditions:
         scores = table[f"top1_{ocr}"].where(is_classical)
         best = scores.max()
         table[f"gain_{ocr}"] = (table[f"top1_{ocr}"] - best) * 100.0
@@ -122,7 +133,7 @@ def main_results_table(
         table[f"best_{ocr}"] = False
         if scores.notna().any():
             table.loc[scores.idxmax(), f"best_{ocr}"] = True
-    flags = [f"best_{ocr}" for ocr in OCR_CONDITIONS]
+    flags = [f"best_{ocr}" for ocr in conditions]
     table = table[[c for c in table.columns if c not in flags] + flags]
     if cer is not None and len(cer):
         table.attrs["footer"] = cer_footer(cer)
@@ -172,19 +183,35 @@ def _format_cell(column: str, value) -> str:
     return str(value)
 
 
+def _header(column: str) -> str:
+    """A column's printed name: HEADERS, else one made from its prefix (top1_noisy_vertical: Top-1 noisy vertical)."""
+    if column in HEADERS:
+        return HEADERS[column]
+    for prefix, label in (("top1_", "Top-1 "), ("gain_", "Gain "), ("n_", "Queries ")):
+        if column.startswith(prefix):
+            return label + column[len(prefix) :].replace("_", " ")
+    return column.replace("_", " ").capitalize()
+
+
 def _display_frame(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Text cells for Markdown/LaTeX: flag columns ``best_X`` become bold on ``top1_X`` and are dropped."""
+    """Text cells for Markdown/LaTeX: flag columns ``best_X`` become bold on ``top1_X`` and are dropped; interval
+    columns ``X_low`` / ``X_high`` join X's cell as ``0.774 [0.742, 0.806]`` (the CSV keeps them apart)."""
     flags = {c[len("best_") :]: c for c in df.columns if c.startswith("best_")}
-    columns = [c for c in df.columns if not c.startswith("best_") and c != "group"]
+    bounds = {c: (f"{c}_low", f"{c}_high") for c in df.columns if f"{c}_low" in df and f"{c}_high" in df}
+    joined = {b for pair in bounds.values() for b in pair}
+    columns = [c for c in df.columns if not c.startswith("best_") and c != "group" and c not in joined]
     body = []
     for _, row in df.iterrows():
         cells = []
         for column in columns:
             text = _format_cell(column, row[column])
+            if column in bounds and not pd.isna(row[column]) and not pd.isna(row[bounds[column][0]]):
+                low, high = (_format_cell(column, row[b]) for b in bounds[column])
+                text = f"{text} [{low}, {high}]"
             target = column[len("top1_") :] if column.startswith("top1_") else None
             cells.append((text, bool(target in flags and row[flags[target]])))
         body.append(cells)
-    return [HEADERS.get(c, c) for c in columns], body
+    return [_header(c) for c in columns], body
 
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -244,7 +271,7 @@ def write_table(df: pd.DataFrame, stem: str | Path) -> list[Path]:
 
 
 def method_rows_table(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """One row per (OCR condition, method) for the no-match and clustering tables: noisy first, classical
+    """One row per (OCR condition, method) for the no-match and clustering tables: OCR_CONDITIONS order, classical
     baselines in the main table's order, then the models in input order; method keys become display names."""
     classical = list(CLASSICAL_DISPLAY_NAMES)
     models = [m for m in dict.fromkeys(summary["method"]) if m not in classical]

@@ -5,6 +5,10 @@ Objectives (the ``objective`` key of a stage's recipe, see rules/common.smk):
 - ``clip``: CLIP's symmetric InfoNCE between each crop and its own OCR text, labels unused;
 - ``supcon``: SupCon on the pooled embedding normalize(w*img + (1-w)*txt), on synthetic views or on the
   labelled training split with m records per entity per batch and hard negatives mined from the current model.
+
+Every stage: AdamW with a learning rate per tower (``lr_vision``, ``lr_text``; 0 freezes a tower), weight decay on
+weight matrices only, linear warm-up then cosine over the batches actually drawn; with validation data, the best
+epoch on validation top-1 is kept, the starting weights (epoch 0) included.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import logging
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +27,18 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from clippings_wf import embedding, images, losses, modeling, samplers
+from clippings_wf import embedding, feature_cache, images, losses, modeling, samplers
 from clippings_wf.atomic import atomic_path
 from clippings_wf.metrics import as_text
 
 log = logging.getLogger(__name__)
+
+# Defaults of the recipe keys weight_decay, grad_clip and warmup_fraction.
+WEIGHT_DECAY = 0.05  # AdamW's decoupled decay, on weight matrices and kernels only (see _decays)
+GRAD_CLIP = 5.0  # max global gradient norm
+WARMUP_FRACTION = 1 / 20  # of the stage's steps, linear warm-up before the cosine decay
+MAX_LOGIT_SCALE = math.log(100)  # open_clip's clamp of CLIP's learned temperature
+CHECKPOINT_FORMAT = 2  # in the resume fingerprint: a checkpoint of another training loop is not resumed
 
 
 @dataclass
@@ -50,6 +62,7 @@ class Progress:
     """Everything a resumed run needs besides the weights and the optimizer."""
 
     epoch: int = 0
+    step: int = 0  # optimizer steps taken in the stage so far: the metrics rows' running step number
     best_val: float = -1.0
     best_epoch: int = -1
     rows: list = field(default_factory=list)
@@ -62,17 +75,19 @@ def load_training_data(
     """The pool of a stage: ``synthetic``, ``pool+synthetic`` or ``labelled`` (the training split)."""
     parts = []
     if source in ("synthetic", "pool+synthetic"):
-        crops = bundle.load_crops(list(views["png"]), workers=workers)
+        crops = bundle.load_crops(list(views["png"]), workers=workers, keys=feature_cache.view_keys(len(views)))
         parts.append((crops, [[as_text(t)] for t in views["ocr"]], views["name_id"].to_numpy()))
     if source == "pool+synthetic":
         pool = manifest[manifest["split"] == "pool"]
         if len(pool):
-            crops = bundle.load_crops(embedding.resolve_image_paths(pool, manifest_dir), workers=workers)
+            crops = bundle.load_crops(embedding.resolve_image_paths(pool, manifest_dir), workers=workers,
+                                      keys=pool["record_id"])
             parts.append((crops, [[as_text(t)] for t in pool["ocr_noisy"]], None))
     if source == "labelled":
         train = manifest[(manifest["split"] == "train") & manifest["entity_id"].notna()]
         train = train[train["entity_id"].astype(str) != ""]
-        crops = bundle.load_crops(embedding.resolve_image_paths(train, manifest_dir), workers=workers)
+        crops = bundle.load_crops(embedding.resolve_image_paths(train, manifest_dir), workers=workers,
+                                  keys=train["record_id"])
         # Either OCR condition may be met at linking time: draw one per step.
         texts = [[as_text(a), as_text(b)] for a, b in zip(train["ocr_noisy"], train["ocr_clean"])]
         labels = pd.factorize(train["entity_id"].astype(str), sort=True)[0]
@@ -93,7 +108,8 @@ def load_eval_data(bundle, manifest: pd.DataFrame, manifest_dir: Path, split: st
     if len(q) == 0:
         return None
     rows = manifest.iloc[np.concatenate([q, r])]
-    crops = bundle.load_crops(embedding.resolve_image_paths(rows, manifest_dir), workers=workers)
+    crops = bundle.load_crops(embedding.resolve_image_paths(rows, manifest_dir), workers=workers,
+                              keys=rows["record_id"])
     tokens = bundle.tokenize([as_text(t) for t in rows["ocr_noisy"]])
     n = len(q)
     return EvalData(crops, tokens, np.arange(n), np.arange(n, len(rows)), rows["entity_id"].astype(str).to_numpy())
@@ -144,6 +160,7 @@ def run_fingerprint(recipe: dict, model, data: TrainingData, eval_data, seed: in
     """What a checkpoint must have been trained from to be resumed: the recipe, the seed, the starting weights
     (and so the architecture and the previous stage) and the training and validation data."""
     inputs = {
+        "format": CHECKPOINT_FORMAT,
         "seed": seed,
         "batch_size": batch_size,
         "init": _content_hash(model.state_dict()),
@@ -159,14 +176,70 @@ def _atomic_save(obj, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def _cosine_with_warmup(total_steps: int, warmup_steps: int):
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+def lr_factor(done: float, share: float, warmup: float = WARMUP_FRACTION) -> float:
+    """Learning-rate multiplier of a step that starts once the fraction ``done`` of the stage's batches is trained
+    and is itself the fraction ``share`` of them: linear warm-up over the first ``warmup`` of the stage, then a half
+    cosine that reaches 0 where the stage ends. Fractions of the batches actually drawn, so an epoch that draws
+    more batches (mined hard negatives) neither ends the schedule early nor runs past it."""
+    if done < warmup:
+        return min(1.0, (done + share) / warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * (done - warmup) / (1.0 - warmup)))
 
-    return factor
+
+def tower_lrs(recipe: dict) -> dict:
+    """Learning rate per tower: ``lr_vision`` and ``lr_text`` where given, else ``lr``; 0 freezes a tower (LiT)."""
+    lr = float(recipe["lr"])
+    return {"vision": float(recipe.get("lr_vision", lr)), "text": float(recipe.get("lr_text", lr))}
+
+
+def _tower(name: str) -> str:
+    return "vision" if name.startswith("visual.") else "text"  # the text tower: the rest, logit_scale included
+
+
+def _decays(name: str, p: torch.Tensor) -> bool:
+    """open_clip's rule: no weight decay on gains, biases, norm layers or the temperature."""
+    return not (p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name)
+
+
+def make_optimizer(model, recipe: dict) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters, a group per tower and weight decay; each group keeps its ``base_lr``,
+    which the step loop scales by ``lr_factor``."""
+    lrs, decay = tower_lrs(recipe), float(recipe.get("weight_decay", WEIGHT_DECAY))
+    groups = {}
+    for name, p in model.named_parameters():
+        tower = _tower(name)
+        if not p.requires_grad or lrs[tower] == 0:
+            continue
+        decays = _decays(name, p)
+        group = groups.setdefault((tower, decays), {
+            "name": tower if decays else f"{tower} no decay", "params": [], "lr": lrs[tower],
+            "base_lr": lrs[tower], "weight_decay": decay if decays else 0.0,
+        })  # fmt: skip
+        group["params"].append(p)
+    if not groups:
+        raise ValueError(f"stage {recipe['stage']} has nothing to train: both towers have learning rate 0")
+    return torch.optim.AdamW(list(groups.values()))
+
+
+@contextmanager
+def _frozen_towers(model, lrs: dict):
+    """A tower with learning rate 0 takes no gradient during the stage; requires_grad is restored after it."""
+    frozen = [p for name, p in model.named_parameters() if lrs[_tower(name)] == 0 and p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
+def _train_mode(model, lrs: dict) -> None:
+    """Training mode, except in frozen towers: their BatchNorm statistics must not move either."""
+    model.train()
+    for name, module in model.named_children():
+        if lrs[_tower(name + ".")] == 0:
+            module.eval()
 
 
 def _hard_negative_neighbours(bundle, data: TrainingData, w: float, k: int, batch_size: int, device):
@@ -201,129 +274,186 @@ def train_stage(
 ) -> tuple[dict, list[dict]]:
     """Train ``bundle.model`` in place for one stage; returns (best state_dict, metric rows).
 
-    Per-epoch checkpoints in ``checkpoint_dir`` make the stage resumable: rerunning the same recipe continues
-    after the last finished epoch, with the same batches and the same result as an uninterrupted run.
+    With validation data the starting weights are evaluated as epoch 0 and every epoch after, and the best of them
+    is returned (the start itself if no epoch beats it). Per-epoch checkpoints in ``checkpoint_dir`` make the stage
+    resumable: rerunning the same recipe continues after the last finished epoch, with the same batches and the
+    same result as an uninterrupted run.
     """
-    objective, w = recipe["objective"], stage_weight(recipe)
     model = bundle.model.to(device)
-    epochs = int(recipe["epochs"])
-    m = int(recipe.get("m_per_class", 2)) if data.labels is not None else 1
-    if objective == "views" and data.labels is not None:
-        m = int(np.bincount(data.labels).max())  # every view of a name in one batch
+    epochs, lrs = int(recipe["epochs"]), tower_lrs(recipe)
     torch.manual_seed(seed)
-
-    def make_sampler(neighbours=None):
-        if data.labels is None:
-            return None
-        return samplers.HardNegativeBatchSampler(data.labels, batch_size, m, neighbours=neighbours, seed=seed)
-
-    sampler = make_sampler()
-    steps_per_epoch = len(sampler) if sampler is not None else max(1, len(data.crops) // batch_size)
-    total_steps = max(1, epochs * steps_per_epoch)
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=float(recipe["lr"]), weight_decay=0.05)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _cosine_with_warmup(total_steps, max(1, total_steps // 20))
-    )
-
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     last = checkpoint_dir / "last.pt"
     fingerprint = run_fingerprint(recipe, model, data, eval_data, seed, batch_size)
-    progress = Progress()
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if last.exists():
-        state = modeling.safe_load(last, map_location=device)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            best_state = state["best_model"]
-            progress = Progress(
-                state["epoch"], state["best_val"], state["best_epoch"], list(state["rows"]), state["neighbours"]
-            )
-            log.info("resumed %s after epoch %d of %d", recipe["stage"], progress.epoch, epochs)
-        else:
-            log.info("ignoring the checkpoint in %s: made from another recipe, seed, start or data", checkpoint_dir)
-
-    mining = objective == "supcon" and data.labels is not None and int(recipe.get("hard_negatives_k", 0)) > 0
-    remine_every = int(recipe.get("remine_every", 1))
-    for epoch in range(progress.epoch, epochs):
-        started = time.time()
-        if mining and (epoch % remine_every == 0 or progress.neighbours is None):
-            progress.neighbours = _hard_negative_neighbours(
-                bundle, data, w, int(recipe["hard_negatives_k"]), eval_batch_size, device
-            )
-        if mining:
-            sampler = make_sampler(progress.neighbours)
-        model.train()
-        generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-        text_rng = np.random.default_rng(seed * 1000 + epoch)
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-            batches = list(iter(sampler))
-        else:
-            order = torch.randperm(len(data.crops), generator=generator).numpy()
-            batches = [order[i : i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
-            batches = batches or [order]
-        losses_epoch = []
-        bar = tqdm(batches, desc=f"{recipe['stage']} epoch {epoch + 1}/{epochs}", mininterval=10)
-        for step, batch in enumerate(bar):
-            idx = np.asarray(batch)
-            loss = _batch_loss(bundle, objective, w, data, idx, generator, text_rng, recipe, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
-            # A crop whose features all vanish under max pooling gives an infinite gradient through the L2
-            # normalization: skip that step rather than write NaN into every weight.
-            if torch.isfinite(grad_norm):
-                optimizer.step()
-            else:
-                bad = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()]
-                log.warning(
-                    "%s step %d: non-finite gradient norm (loss %.4f; %d tensors, first %s), step skipped",
-                    recipe["stage"], step + 1, float(loss.detach()), len(bad), ", ".join(bad[:3]),
-                )
-            scheduler.step()
-            value = float(loss.detach())
-            losses_epoch.append(value)
-            progress.rows.append(
-                {"epoch": epoch + 1, "step": epoch * steps_per_epoch + step + 1, "loss": value, "val_top1": None}
-            )
-            bar.set_postfix(loss=f"{value:.3f}", refresh=False)  # drawn every mininterval, not every step
-        val = float("nan")
-        if eval_data is not None and (objective == "supcon" or epoch == epochs - 1):
-            val = evaluate_top1(bundle, eval_data, w, eval_batch_size, device)
-        progress.rows.append(
-            {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "loss": None, "val_top1": val}
-        )
-        log.info(
-            "%s epoch %d/%d: loss %.4f, val top-1 %.4f, %.0f s",
-            recipe["stage"], epoch + 1, epochs, float(np.mean(losses_epoch)), val, time.time() - started,
-        )
-        # Select on validation top-1 where the stage is evaluated every epoch; otherwise keep the last epoch.
-        if objective != "supcon" or math.isnan(val) or val > progress.best_val:
-            progress.best_val = val if not math.isnan(val) else progress.best_val
-            progress.best_epoch = epoch + 1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        progress.epoch = epoch + 1
-        _atomic_save(
-            {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "best_model": best_state,
-                "epoch": progress.epoch,
-                "best_val": progress.best_val,
-                "best_epoch": progress.best_epoch,
-                "rows": progress.rows,
-                "neighbours": progress.neighbours,
-            },
-            last,
-        )
-    log.info("%s: kept epoch %d (val top-1 %.4f)", recipe["stage"], progress.best_epoch, progress.best_val)
+    with _frozen_towers(model, lrs):
+        optimizer = make_optimizer(model, recipe)
+        resumed = _resume(last, fingerprint, model, optimizer, recipe, device)
+        progress, best_state = resumed or _start(bundle, recipe, eval_data, eval_batch_size, device)
+        for epoch in range(progress.epoch, epochs):
+            started = time.time()
+            sampler = _epoch_sampler(bundle, recipe, data, progress, epoch, batch_size, eval_batch_size, seed, device)
+            generator = torch.Generator().manual_seed(seed * 1000 + epoch)
+            text_rng = np.random.default_rng(seed * 1000 + epoch)
+            batches = _epoch_batches(data, sampler, batch_size, generator)
+            _train_mode(model, lrs)
+            loss = run_epoch(bundle, recipe, data, batches, optimizer, progress, epoch, generator, text_rng, device)
+            val = _evaluate(bundle, recipe, eval_data, eval_batch_size, device, progress, epoch + 1)
+            log.info(
+                "%s epoch %d/%d: loss %.4f, val top-1 %.4f, %.0f s",
+                recipe["stage"], epoch + 1, epochs, loss, val, time.time() - started,
+            )  # fmt: skip
+            best_state = _keep_if_best(model, progress, val, epoch + 1, best_state)
+            progress.epoch = epoch + 1
+            _atomic_save(_checkpoint(fingerprint, model, optimizer, best_state, progress), last)
+    _log_selection(recipe, progress)
     return best_state, progress.rows
+
+
+def _clone(state: dict) -> dict:
+    return {k: v.detach().clone() for k, v in state.items()}
+
+
+def _start(bundle, recipe: dict, eval_data, eval_batch_size: int, device) -> tuple[Progress, dict]:
+    """A fresh run: the starting weights are epoch 0, evaluated where there is validation data."""
+    progress = Progress(best_epoch=0)
+    if eval_data is not None:
+        progress.best_val = _evaluate(bundle, recipe, eval_data, eval_batch_size, device, progress, 0)
+        log.info("%s epoch 0 (start): val top-1 %.4f", recipe["stage"], progress.best_val)
+    return progress, _clone(bundle.model.state_dict())
+
+
+def _resume(last: Path, fingerprint: str, model, optimizer, recipe: dict, device) -> tuple[Progress, dict] | None:
+    """(progress, best state) from the checkpoint of this very run (recipe, seed, start and data), else None."""
+    if not last.exists():
+        return None
+    state = modeling.safe_load(last, map_location=device)
+    if state.get("fingerprint") != fingerprint:
+        log.info("ignoring the checkpoint in %s: made from another recipe, seed, start or data", last.parent)
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    progress = Progress(
+        epoch=state["epoch"], step=state["step"], best_val=state["best_val"], best_epoch=state["best_epoch"],
+        rows=list(state["rows"]), neighbours=state["neighbours"],
+    )  # fmt: skip
+    log.info("resumed %s after epoch %d of %d", recipe["stage"], progress.epoch, int(recipe["epochs"]))
+    return progress, state["best_model"]
+
+
+def _checkpoint(fingerprint: str, model, optimizer, best_state: dict, progress: Progress) -> dict:
+    # The schedule is a function of (epoch, step in epoch, batches in epoch): it has no state of its own.
+    return {
+        "fingerprint": fingerprint,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "best_model": best_state,
+        "epoch": progress.epoch,
+        "step": progress.step,
+        "best_val": progress.best_val,
+        "best_epoch": progress.best_epoch,
+        "rows": progress.rows,
+        "neighbours": progress.neighbours,
+    }
+
+
+def _epoch_sampler(bundle, recipe: dict, data: TrainingData, progress: Progress, epoch: int, batch_size: int,
+                   eval_batch_size: int, seed: int, device):  # fmt: skip
+    """The epoch's batch sampler (None without labels), with hard negatives (re)mined from the current model."""
+    if data.labels is None:
+        return None
+    objective, k = recipe["objective"], int(recipe.get("hard_negatives_k", 0))
+    m = int(recipe.get("m_per_class", 2))
+    if objective == "views":
+        m = int(np.bincount(data.labels).max())  # every view of a name in one batch
+    mining = objective == "supcon" and k > 0
+    if mining and (epoch % int(recipe.get("remine_every", 1)) == 0 or progress.neighbours is None):
+        progress.neighbours = _hard_negative_neighbours(bundle, data, stage_weight(recipe), k, eval_batch_size, device)
+    neighbours = progress.neighbours if mining else None
+    sampler = samplers.HardNegativeBatchSampler(data.labels, batch_size, m, neighbours=neighbours, seed=seed)
+    sampler.set_epoch(epoch)
+    return sampler
+
+
+def _epoch_batches(data: TrainingData, sampler, batch_size: int, generator) -> list[np.ndarray]:
+    """Every batch of the epoch, drawn before the first step: the schedule is sized from their number."""
+    if sampler is not None:
+        return [np.asarray(batch) for batch in sampler]
+    order = torch.randperm(len(data.crops), generator=generator).numpy()
+    batches = [order[i : i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)]
+    return batches or [order]
+
+
+def run_epoch(bundle, recipe: dict, data: TrainingData, batches: list, optimizer, progress: Progress, epoch: int,
+              generator, text_rng, device) -> float:  # fmt: skip
+    """One pass over ``batches``, the learning rate set per step from the fraction of the stage trained; appends a
+    metrics row per step, numbered by the stage's running step count. Returns the epoch's mean loss."""
+    objective, w, epochs = recipe["objective"], stage_weight(recipe), int(recipe["epochs"])
+    warmup = float(recipe.get("warmup_fraction", WARMUP_FRACTION))
+    losses_epoch = []
+    bar = tqdm(batches, desc=f"{recipe['stage']} epoch {epoch + 1}/{epochs}", mininterval=10)
+    for step, idx in enumerate(bar):
+        factor = lr_factor((epoch + step / len(batches)) / epochs, 1 / (len(batches) * epochs), warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * factor
+        loss = _batch_loss(bundle, objective, w, data, idx, generator, text_rng, recipe, device)
+        progress.step += 1
+        _optimizer_step(bundle.model, optimizer, loss, recipe, progress.step)
+        value = float(loss.detach())
+        losses_epoch.append(value)
+        progress.rows.append({"epoch": epoch + 1, "step": progress.step, "loss": value, "val_top1": None})
+        bar.set_postfix(loss=f"{value:.3f}", refresh=False)  # drawn every mininterval, not every step
+    return float(np.mean(losses_epoch))
+
+
+def _optimizer_step(model, optimizer, loss: torch.Tensor, recipe: dict, step: int) -> None:
+    """Backward, clip the gradient norm, step, and clamp CLIP's learned temperature as open_clip does."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, float(recipe.get("grad_clip", GRAD_CLIP)))
+    # A crop whose features all vanish under max pooling gives an infinite gradient through the L2
+    # normalization: skip that step rather than write NaN into every weight.
+    if not torch.isfinite(grad_norm):
+        bad = [n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()]
+        log.warning(
+            "%s step %d: non-finite gradient norm (loss %.4f; %d tensors, first %s), step skipped",
+            recipe["stage"], step, float(loss.detach()), len(bad), ", ".join(bad[:3]),
+        )  # fmt: skip
+        return
+    optimizer.step()
+    logit_scale = getattr(model, "logit_scale", None)
+    if logit_scale is not None and logit_scale.requires_grad:
+        with torch.no_grad():
+            logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+
+def _evaluate(bundle, recipe: dict, eval_data, eval_batch_size: int, device, progress: Progress, epoch: int) -> float:
+    """Validation top-1 at the stage's w (NaN without validation data), recorded as the epoch's metrics row."""
+    val = float("nan")
+    if eval_data is not None:
+        val = evaluate_top1(bundle, eval_data, stage_weight(recipe), eval_batch_size, device)
+    progress.rows.append({"epoch": epoch, "step": progress.step, "loss": None, "val_top1": val})
+    return val
+
+
+def _keep_if_best(model, progress: Progress, val: float, epoch: int, best_state: dict) -> dict:
+    """Validation top-1 selects the epoch, the start (epoch 0) included, ties to the earlier; without validation
+    data the last epoch is kept."""
+    if math.isnan(val) or val > progress.best_val:
+        progress.best_val = progress.best_val if math.isnan(val) else val
+        progress.best_epoch = epoch
+        return _clone(model.state_dict())
+    return best_state
+
+
+def _log_selection(recipe: dict, progress: Progress) -> None:
+    if progress.best_epoch == 0 and int(recipe["epochs"]) > 0:
+        log.warning(
+            "%s: no epoch beat the starting weights on validation (top-1 %.4f): returning the starting weights",
+            recipe["stage"], progress.best_val,
+        )  # fmt: skip
+    else:
+        log.info("%s: kept epoch %d (val top-1 %.4f)", recipe["stage"], progress.best_epoch, progress.best_val)
 
 
 def _batch_loss(bundle, objective, w, data: TrainingData, idx, generator, text_rng, recipe, device):
@@ -333,7 +463,9 @@ def _batch_loss(bundle, objective, w, data: TrainingData, idx, generator, text_r
     img = txt = None
     with modeling.autocast(device):
         if need_image:
-            crops = images.augment_crops(torch.from_numpy(data.crops[idx]), generator)
+            crops = torch.from_numpy(data.crops[idx])
+            if bundle.input_kind == "pixels":  # cached recognizer features are not augmented
+                crops = images.augment_crops(crops, generator)
             x = bundle.to_input(crops.to(device), channels_last=embedding.use_channels_last(bundle))
             img = model.encode_image(x).float()
         if need_text:
