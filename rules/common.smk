@@ -93,28 +93,64 @@ def training_metrics(wildcards):
     )
 
 
-def all_targets():
-    return expand(
-        [
-            "results/{dataset}/tables/main_results.csv",
-            "results/{dataset}/tables/main_results.md",
-            "results/{dataset}/tables/main_results.tex",
-            "results/{dataset}/tables/orientation.md",
-            "results/{dataset}/tables/findings.md",
-            "results/{dataset}/tables/reference_comparison.md",
-            "results/{dataset}/figures/main_results.png",
-            "results/{dataset}/figures/example_records.png",
+# Evaluation-only datasets (datasets.<name>.models_from): linked with the models another dataset trained, so
+# no training rule ever runs for them (README "Off the training distribution").
+EVALUATION_ONLY = {
+    name: config["datasets"][name]["models_from"]
+    for name in DATASETS
+    if "models_from" in config["datasets"][name]
+}
+
+
+def models_dataset(wildcards):
+    """The dataset whose trained models embed this dataset's records: itself, or its models_from."""
+    return EVALUATION_ONLY.get(wildcards.dataset, wildcards.dataset)
+
+
+def trained_model(wildcards):
+    return f"results/{models_dataset(wildcards)}/models/{wildcards.model}/model.pt"
+
+
+def dataset_targets(dataset):
+    """A dataset's final outputs. An evaluation-only one has no training curves of its own and skips no-match
+    and clustering (kept cheap); it compares its top-1 with its models' dataset instead.
+    """
+    targets = [
+        "results/{dataset}/tables/main_results.csv",
+        "results/{dataset}/tables/main_results.md",
+        "results/{dataset}/tables/main_results.tex",
+        "results/{dataset}/tables/orientation.md",
+        "results/{dataset}/tables/findings.md",
+        "results/{dataset}/tables/reference_comparison.md",
+        "results/{dataset}/figures/main_results.png",
+        "results/{dataset}/figures/example_records.png",
+        "results/{dataset}/figures/retrieval_gallery.png",
+        "results/{dataset}/figures/embedding_map.png",
+        "results/{dataset}/tables/resources.csv",
+    ]
+    if dataset in EVALUATION_ONLY:
+        targets.append("results/{dataset}/tables/shift_comparison.md")
+    else:
+        targets += [
             "results/{dataset}/figures/training_curves.png",
-            "results/{dataset}/figures/retrieval_gallery.png",
-            "results/{dataset}/figures/embedding_map.png",
             "results/{dataset}/tables/nomatch.md",
             "results/{dataset}/figures/nomatch_thresholds.png",
             "results/{dataset}/tables/clustering.md",
             "results/{dataset}/figures/clustering.png",
-            "results/{dataset}/tables/resources.csv",
-        ],
-        dataset=DATASETS,
-    )
+        ]
+    return expand(targets, dataset=dataset)
+
+
+def all_targets():
+    return [path for dataset in DATASETS for path in dataset_targets(dataset)]
+
+
+def shift_comparison_tables(wildcards):
+    """The main table of the models' own dataset (in distribution) and this evaluation-only dataset's."""
+    return {
+        "in_distribution": f"results/{models_dataset(wildcards)}/tables/main_results.csv",
+        "shifted": f"results/{wildcards.dataset}/tables/main_results.csv",
+    }
 
 
 def generate_params(wildcards):
@@ -154,13 +190,18 @@ def baseline_methods(wildcards):
 
 
 def model_params(wildcards):
-    """The global model block with this dataset's own settings (e.g. its architecture) over it."""
-    return config["model"] | dataset_config(wildcards)["model"]
+    """The global model block with this dataset's own settings (e.g. its architecture) over it; an evaluation-only
+    dataset's are those of the dataset whose models it uses."""
+    return config["model"] | config["datasets"][models_dataset(wildcards)]["model"]
 
 
 def paper_comparable(wildcards):
-    """The paper's numbers are for Japanese firms: shown only beside a Japanese dataset."""
-    return dataset_language(wildcards) == "ja"
+    """The paper's numbers are for Japanese firms in distribution: shown only beside a Japanese dataset that
+    trains its own models (an evaluation-only one is compared with its models' dataset instead).
+    """
+    return (
+        dataset_language(wildcards) == "ja" and wildcards.dataset not in EVALUATION_ONLY
+    )
 
 
 def training_inputs(wildcards):

@@ -5,7 +5,7 @@
 rule embed_records:
     input:
         manifest="results/{dataset}/data/manifest.csv",
-        model="results/{dataset}/models/{model}/model.pt",
+        model=trained_model,  # an evaluation-only dataset's: results/<models_from>/models/{model}/model.pt
         features="results/{dataset}/features/records.npz",
     output:
         embeddings="results/{dataset}/embeddings/{model}.npz",

@@ -85,6 +85,35 @@ rule compare_reference:
         "../workflow_scripts/compare_reference.py"
 
 
+# An evaluation-only dataset (models_from) beside the dataset its models were trained on.
+rule shift_comparison:
+    input:
+        unpack(shift_comparison_tables),
+    output:
+        csv=report(
+            "results/{dataset}/tables/shift_comparison.csv",
+            caption="../report/shift_comparison.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "in distribution vs shifted"},
+        ),
+        md="results/{dataset}/tables/shift_comparison.md",
+        tex="results/{dataset}/tables/shift_comparison.tex",
+    log:
+        "logs/{dataset}/shift_comparison.log",
+    wildcard_constraints:
+        dataset=dataset_names_pattern(EVALUATION_ONLY),
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        in_distribution=models_dataset,
+    script:
+        "../workflow_scripts/shift_comparison.py"
+
+
 # Peak memory of every benchmarked job (benchmarks/) against its rule's declared mem_mb.
 rule resource_report:
     input:

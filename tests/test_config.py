@@ -115,3 +115,41 @@ def test_every_schema_error_is_listed_at_once():
     assert "training.seed" in str(error.value) and "model.device: 'tpu' is not allowed (allowed: auto, cpu, cuda)" in str(
         error.value
     )
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c["datasets"]["jp_firms_shifted"].update(models_from="jp_firm"),
+         "datasets.jp_firms_shifted.models_from: 'jp_firm' is not an enabled dataset"),
+        (lambda c: c["datasets"]["jp_firms"].update(enabled=False),
+         "datasets.jp_firms_shifted.models_from: 'jp_firms' is not an enabled dataset"),
+        (lambda c: c["datasets"]["jp_firms_shifted"].update(models_from="jp_firms_shifted"),
+         "cannot take its models from itself"),
+        (lambda c: c["datasets"]["us_firms"].update(models_from="jp_firms_shifted"),
+         "datasets.us_firms.models_from: 'jp_firms_shifted' takes its models from 'jp_firms' itself"),
+        (lambda c: c["datasets"]["jp_firms_shifted"].update(model={"architecture": "clippings-linecnn-char"}),
+         "datasets.jp_firms_shifted.model: an evaluation-only dataset uses the architecture"),
+        (lambda c: c["datasets"]["us_firms"]["generate"].update(shift=True),
+         "datasets.us_firms.generate.shift: the shifted fonts and names are Japanese"),
+    ],
+    ids=["unknown", "disabled", "itself", "chain", "own-model", "shift-en"],
+)  # fmt: skip
+def test_bad_models_from_and_shift_are_refused(edit, expected):
+    config = _default()
+    edit(config)
+    with pytest.raises(ConfigError) as error:
+        _configure(config)
+    assert expected in str(error.value)
+
+
+def test_evaluation_only_dataset_is_valid_and_off_when_disabled():
+    config = _default()
+    _configure(config)
+    shifted = config["datasets"]["jp_firms_shifted"]
+    assert shifted["models_from"] == "jp_firms" and shifted["generate"]["shift"]
+    assert config["datasets"]["jp_firms"]["generate"]["shift"] is False  # the default is filled in
+    config = _default()
+    config["datasets"]["jp_firms"]["enabled"] = False
+    config["datasets"]["jp_firms_shifted"]["enabled"] = False  # a disabled evaluation-only dataset is not checked
+    _configure(config)

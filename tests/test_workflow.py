@@ -1,5 +1,6 @@
 """The workflow itself: lint, formatting, failing fast on a bad config, and the tiny configuration end to end."""
 
+import re
 import shutil
 import subprocess
 import warnings
@@ -191,3 +192,54 @@ def test_tiny_english_dataset_data_ocr_and_baselines(tmp_path):
         methods = set(pd.read_csv(results / relative)["method"])
         assert "stroke_ngram" not in methods and "tfidf_char" in methods, relative
     assert not (workdir / "results" / "jp_firms").exists()
+
+
+def _dry_run_jobs(text: str) -> list[dict]:
+    """The jobs a `snakemake -n` run lists: rule, input, output and wildcards (as a dict) of each."""
+    jobs = []
+    for rule, body in re.findall(r"^rule (\w+):\n((?:    .*\n?)*)", text, flags=re.M):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, flags=re.M))
+        wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv)
+        jobs.append({"rule": rule, "input": fields.get("input", ""), "output": fields.get("output", ""),
+                     "wildcards": wildcards})
+    return jobs
+
+
+def test_evaluation_only_dataset_trains_nothing(tmp_path):
+    """The tiny config's jp_firms_shifted (models_from: jp_firms): generated, OCR'd, embedded with jp_firms'
+    models, linked and tabled; no training rule, synthetic render, no-match or clustering job of its own."""
+    workdir = _copy_workflow(tmp_path / "wf")
+    result = _snakemake(workdir, "-n", "--configfile", "config_tiny.yaml")
+    jobs = _dry_run_jobs(result.stdout + result.stderr)
+    by_dataset = {}
+    for job in jobs:
+        by_dataset.setdefault(job["wildcards"].get("dataset"), []).append(job)
+    shifted, trained = by_dataset["jp_firms_shifted"], by_dataset["jp_firms"]
+    rules = {job["rule"] for job in shifted}
+    assert {"generate_benchmark", "recognize_records", "ocr_records", "string_baselines", "embed_records",
+            "link_records", "main_table", "shift_comparison", "resource_report"} <= rules  # fmt: skip
+    training = {"synthetic_renders", "recognize_views", "plot_training"}
+    for stage in ("pretrain", "finetune", "nomatch", "cluster"):
+        training |= set(re.findall(r"^rule (\w+):", (REPO / "rules" / f"{stage}.smk").read_text(), flags=re.M))
+    assert not rules & training
+    assert {"synthetic_renders", "align_selfsup", "supcon_labelled"} <= {job["rule"] for job in trained}
+    assert not any("results/jp_firms_shifted/" in job["output"] and "/models/" in job["output"] for job in jobs)
+    embeds = [job for job in shifted if job["rule"] == "embed_records"]
+    assert len(embeds) == len([job for job in trained if job["rule"] == "embed_records"]) > 0
+    for job in embeds:
+        assert f"results/jp_firms/models/{job['wildcards']['model']}/model.pt" in job["input"]
+
+
+def test_tiny_run_evaluates_the_shifted_dataset_with_jp_firms_models(tiny_run):
+    from clippings_wf import shifted as shifted_generator
+
+    shifted = tiny_run.parent / "jp_firms_shifted"
+    table = pd.read_csv(shifted / "tables" / "main_results.csv")
+    assert {"Levenshtein", "Sup multimodal"} <= set(table["method"]) and table["top1_noisy"].between(0, 1).all()
+    assert "paper_noisy" not in table  # the paper's in-distribution numbers are not set beside a shifted set
+    comparison = pd.read_csv(shifted / "tables" / "shift_comparison.csv")
+    assert set(comparison["method"]) == set(table["method"])
+    assert comparison["top1_noisy_in_distribution"].notna().all() and comparison["top1_noisy_shifted"].notna().all()
+    assert set(pd.read_csv(shifted / "data" / "records.csv")["font"]) <= set(shifted_generator.FONTS)
+    for own in ("models", "synthetic", "nomatch", "clustering", "checkpoints"):  # nothing trained or tuned on it
+        assert not (shifted / own).exists(), own

@@ -22,6 +22,7 @@ records = generate_benchmark(
     old_form_prob=float(settings["old_form_prob"]),
     seed=int(settings["seed"]),
     language=settings["language"],
+    shift=bool(settings.get("shift", False)),
 )
 check_no_leakage(records)
 logging.info("%d records: %s", len(records), records.groupby(["split", "role"]).size().to_dict())

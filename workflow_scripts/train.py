@@ -37,6 +37,8 @@ else:
     bundle = modeling.load_bundle(
         model_cfg["architecture"], model_cfg["pretrained"], vocab=snakemake.input.vocab, device=device
     )
+if model_cfg.get("finetune_encoder"):
+    modeling.finetune_encoder(bundle)  # the recognizer's encoder trains too, from pixels (a GPU's job)
 feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
@@ -70,7 +72,12 @@ modeling.save_artifact(
     bundle.model,
     bundle.architecture,
     vocab=bundle.tokenizer,
-    extra={"stage": recipe["stage"], "w": training.stage_weight(recipe), "val_top1": float(val.max()) if len(val) else -1.0},
+    extra={
+        "stage": recipe["stage"],
+        "w": training.stage_weight(recipe),
+        "val_top1": float(val.max()) if len(val) else -1.0,
+        "encoder_finetuned": bundle.input_kind == "recognizer_pixels",
+    },
 )
 with atomic_path(snakemake.output.metrics) as tmp:
     metrics.to_csv(tmp, index=False)

@@ -23,10 +23,13 @@ def assign_splits(n, split_fractions, rng):
 
 
 def generate_benchmark(out_dir, n_entities, distractor_fraction=0.25, queries_per_entity=(1, 3),
-                       split_fractions=None, n_pool=0, vertical_fraction=0.3, old_form_prob=0.3, seed=0, language="ja"):
+                       split_fractions=None, n_pool=0, vertical_fraction=0.3, old_form_prob=0.3, seed=0, language="ja",
+                       shift=False):
     """Render the benchmark into ``out_dir`` (images/, clean_images/, records.csv) and return the records.
 
     ``language``: "ja" (Japanese firms) or "en" (US firms: horizontal only, ``old_form_prob`` abbreviates words).
+    ``shift``: off the default's distribution (Japanese only): fonts, names and damage no default pool uses
+    (clippings_wf.shifted); with False the output is byte for byte the default benchmark.
     """
     split_fractions = split_fractions or {"train": 0.7, "val": 0.15, "test": 0.15}
     out_dir = Path(out_dir)
@@ -34,7 +37,7 @@ def generate_benchmark(out_dir, n_entities, distractor_fraction=0.25, queries_pe
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     # Entities and the pool drawn together, so the pool never repeats a firm of any split.
-    all_names = names.generate_base_names(n_entities + n_pool, rng, language=language)
+    all_names = names.generate_base_names(n_entities + n_pool, rng, language=language, shift=shift)
     entity_names, pool_names = all_names[:n_entities], all_names[n_entities:]
     splits = assign_splits(n_entities, split_fractions, rng)
     is_distractor = rng.random(n_entities) < distractor_fraction
@@ -55,17 +58,17 @@ def generate_benchmark(out_dir, n_entities, distractor_fraction=0.25, queries_pe
     for i, base_name in enumerate(entity_names):
         entity_id = f"e{i + 1:05d}"
         legal_form = render.sample_entity_legal_form(rng, language)
-        ref_style = render.sample_reference_style(rng, legal_form, ref_vertical, ref_old, language)
+        ref_style = render.sample_reference_style(rng, legal_form, ref_vertical, ref_old, language, shift)
         add(rng, base_name, ref_style, entity_id, "reference", splits[i])
         if is_distractor[i]:
             continue
         for _ in range(int(rng.integers(q_min, q_max + 1))):
             style = render.sample_query_style(rng, legal_form, ref_style["font"], vertical_fraction, old_form_prob,
-                                              language)
+                                              language, shift)
             add(rng, base_name, style, entity_id, "query", splits[i])
     for base_name in pool_names:
         style = render.sample_query_style(rng, render.sample_entity_legal_form(rng, language), None,
-                                          vertical_fraction, old_form_prob, language)
+                                          vertical_fraction, old_form_prob, language, shift)
         add(rng, base_name, style, "", "unlabeled", "pool")
     records = pd.DataFrame(rows, columns=RECORD_COLUMNS)
     records.to_csv(out_dir / "records.csv", index=False)

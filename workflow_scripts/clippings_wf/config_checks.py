@@ -93,6 +93,29 @@ def manifest_problems(name: str, dataset: dict) -> list[str]:
     return problems
 
 
+def models_from_problems(datasets: dict) -> list[str]:
+    """An evaluation-only dataset (models_from) links with the models of an enabled dataset that trains its own."""
+    problems = []
+    trained = [n for n, d in datasets.items() if d.get("enabled", True) and "models_from" not in d]
+    for name, dataset in datasets.items():
+        source = dataset.get("models_from")
+        if source is None or not dataset.get("enabled", True):
+            continue
+        where = f"datasets.{name}.models_from"
+        if source == name:
+            problems.append(f"{where}: a dataset cannot take its models from itself (remove models_from to train)")
+        elif source not in datasets or not datasets[source].get("enabled", True):
+            problems.append(f"{where}: {source!r} is not an enabled dataset (datasets that train: "
+                            f"{', '.join(trained) or 'none'}); enable it, or disable {name}")
+        elif "models_from" in datasets[source]:
+            problems.append(f"{where}: {source!r} takes its models from {datasets[source]['models_from']!r} itself; "
+                            f"name a dataset that trains (no chains: {', '.join(trained) or 'none'})")
+        if dataset.get("model"):
+            problems.append(f"datasets.{name}.model: an evaluation-only dataset uses the architecture of the models "
+                            f"it takes from {source!r}; remove its model block")
+    return problems
+
+
 def check_config(config: dict) -> None:
     problems = []
     for name, dataset in config["datasets"].items():
@@ -111,6 +134,9 @@ def check_config(config: dict) -> None:
         if gen.get("generator") == "jp_firms" and language != "ja":
             problems.append(f"datasets.{name}.generate: generator jp_firms is Japanese; use generator: firms "
                             f"with language: {language}")
+        if gen.get("shift") and language != "ja":
+            problems.append(f"datasets.{name}.generate.shift: the shifted fonts and names are Japanese; "
+                            f"shift needs language: ja, not {language}")
         languages = installed_ocr_languages()
         ocr = ocr_settings(language, dataset.get("ocr")) if language in OCR_MODELS else dataset.get("ocr", {})
         for key in ("lang", "lang_vertical"):
@@ -120,6 +146,7 @@ def check_config(config: dict) -> None:
                     f"datasets.{name}.ocr.{key}: Tesseract language {lang!r} is not installed "
                     f"(installed: {languages}; apt-get install tesseract-ocr-{lang.replace('_', '-')})"
                 )
+    problems += models_from_problems(config["datasets"])
     model = config["model"]
     architectures = known_architectures()
     ours = sorted(p.stem for p in OUR_MODEL_CONFIGS.glob("*.json"))

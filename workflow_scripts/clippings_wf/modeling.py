@@ -145,7 +145,8 @@ class ModelBundle:
     model_cfg: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     # "pixels": crops are uint8 ink images; "features": the pretrained recognizer's frozen sequence features,
-    # read from ``feature_cache`` by record key where one is attached (computed from the crops otherwise).
+    # read from ``feature_cache`` by record key where one is attached (computed from the crops otherwise);
+    # "recognizer_pixels": uint8 gray lines for the recognizer's encoder, when it is fine-tuned (finetune_encoder).
     input_kind: str = "pixels"
     feature_cache: object = None
 
@@ -159,11 +160,15 @@ class ModelBundle:
             if self.feature_cache is not None and keys is not None:
                 return self.feature_cache.take(list(keys))
             return recognizer.read_lines(sources, self.image_size[1], workers=workers)[1]
+        if self.input_kind == "recognizer_pixels":
+            return recognizer.load_gray_lines(sources, self.image_size[1])
         return _load_crops(sources, *self.image_size, workers=workers, fit=self.fit, progress=progress)
 
     def to_input(self, batch: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
         if self.input_kind == "features":
             return batch.float()
+        if self.input_kind == "recognizer_pixels":
+            return recognizer.gray_to_input(batch)
         return to_model_input(batch, self.channels, self.mean, self.std, channels_last)
 
 
@@ -186,7 +191,7 @@ def _bundle(model, architecture, tokenizer, cfg, extra=None) -> ModelBundle:
         textline = is_textline_model(model)
         return ModelBundle(model, architecture, lambda texts: tokenizer(texts, ctx), (h, w), 3 if textline else 1,
                            None, None, "height", ctx, tokenizer, cfg, extra or {},
-                           input_kind="features" if textline else "pixels")
+                           input_kind=_textline_input(extra) if textline else "pixels")
     pp = getattr(model.visual, "preprocess_cfg", {}) or {}
     mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
     std = tuple(pp.get("std", open_clip.OPENAI_DATASET_STD))
@@ -194,6 +199,21 @@ def _bundle(model, architecture, tokenizer, cfg, extra=None) -> ModelBundle:
     fit = "height" if w > h else "contain"
     return ModelBundle(model, architecture, lambda texts: tok(list(texts)), (h, w), 3, mean, std, fit, ctx, None,
                        cfg, extra or {})
+
+
+def _textline_input(extra) -> str:
+    """A fine-tuned encoder no longer computes the cached features: such a model reads pixels."""
+    return "recognizer_pixels" if (extra or {}).get("encoder_finetuned") else "features"
+
+
+def finetune_encoder(bundle: ModelBundle) -> None:
+    """Train the recognizer's encoder too, from pixels (the GPU path; on a CPU it is far too slow)."""
+    if not is_textline_model(bundle.model):
+        raise ValueError(f"finetune_encoder: '{bundle.architecture}' has no recognizer encoder to fine-tune")
+    bundle.model.visual.trunk.set_encoder_trainable(True)
+    bundle.input_kind = "recognizer_pixels"
+    bundle.feature_cache = None
+    bundle.extra["encoder_finetuned"] = True
 
 
 def is_textline_model(model) -> bool:

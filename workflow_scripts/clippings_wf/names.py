@@ -4,6 +4,7 @@ Japanese heads come from Faker's ja_JP vocabularies (surnames, prefectures, citi
 period-typical heads; tails are industry words and optional modifiers. The vocabularies are small on purpose:
 many firms share most of their characters (東京電気 / 東京電機 / 東洋電気), which is what makes the linking hard.
 English names (``language="en"``) are built the same way from Faker's en_US surnames and states (vocab_en).
+The off-distribution benchmark (``shift=True``, Japanese) draws from vocabularies the default never uses (shifted).
 """
 
 import functools
@@ -11,10 +12,12 @@ import unicodedata
 
 from faker.providers.address.en_US import Provider as AddressProviderEn
 from faker.providers.address.ja_JP import Provider as AddressProvider
+from faker.providers.address.zh_TW import Provider as AddressProviderTw
 from faker.providers.person.en_US import Provider as PersonProviderEn
 from faker.providers.person.ja_JP import Provider as PersonProvider
+from faker.providers.person.zh_TW import Provider as PersonProviderTw
 
-from . import vocab_en, vocab_ja
+from . import shifted, vocab_en, vocab_ja
 from .languages import LANGUAGES
 
 
@@ -35,6 +38,30 @@ def heads():
     chars = vocab_ja.common_charset()
     # Sorted so the sampling below depends only on the seed, not on set iteration order.
     return tuple(sorted(h for h in candidates if 1 <= len(h) <= 4 and set(h) <= chars))
+
+
+@functools.lru_cache(maxsize=None)
+def shifted_heads():
+    """Heads of the off-distribution benchmark: Faker's zh_TW towns and 50 commonest surnames and
+    shifted.OVERSEAS_HEADS in modern forms, none a default head, every character in the default and shifted fonts."""
+    surnames = sorted(PersonProviderTw.last_names.items(), key=lambda item: -item[1])[:50]  # stable: ties keep order
+    candidates = {vocab_ja.to_modern(h) for h in AddressProviderTw.cities}
+    candidates |= {vocab_ja.to_modern(h) for h, _ in surnames} | set(shifted.OVERSEAS_HEADS)
+    chars = vocab_ja.common_charset() & shifted.charset()
+    default = set(heads())
+    return tuple(sorted(h for h in candidates if 1 <= len(h) <= 4 and set(h) <= chars and h not in default))
+
+
+def spelled_by_default_vocabulary(name):
+    """Whether the default Japanese generator could draw ``name``: default head, industry word, maybe modifier."""
+    key = normalize_base_name(name)
+    head_set, industry, modifiers = set(heads()), set(vocab_ja.INDUSTRY_WORDS), set(vocab_ja.MODIFIERS)
+    for i in range(1, len(key)):
+        if key[:i] in head_set:
+            rest = key[i:]
+            if any(rest[:j] in industry and rest[j:] in modifiers | {""} for j in range(1, len(rest) + 1)):
+                return True
+    return False
 
 
 @functools.lru_cache(maxsize=None)
@@ -81,12 +108,18 @@ def _draw_name_en(rng):
     return name
 
 
-def generate_base_names(n, rng, exclude=frozenset(), language="ja"):
-    """``n`` distinct base names drawn with the numpy Generator ``rng``, none in ``exclude`` (after normalisation)."""
+def generate_base_names(n, rng, exclude=frozenset(), language="ja", shift=False):
+    """``n`` distinct base names drawn with the numpy Generator ``rng``, none in ``exclude`` (after normalisation).
+
+    ``shift``: Japanese names from the off-distribution vocabulary (shifted_heads, shifted.INDUSTRY_WORDS and
+    MODIFIERS), none of which the default vocabulary could spell."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
-    head_list = heads() if language == "ja" else None
-    industry, modifiers = vocab_ja.INDUSTRY_WORDS, vocab_ja.MODIFIERS
+    if shift and language != "ja":
+        raise ValueError("the shifted vocabulary is Japanese: shift needs language ja")
+    head_list = (shifted_heads() if shift else heads()) if language == "ja" else None
+    industry, modifiers = (shifted.INDUSTRY_WORDS, shifted.MODIFIERS) if shift else (
+        vocab_ja.INDUSTRY_WORDS, vocab_ja.MODIFIERS)
     taken = {normalize_base_name(x) for x in exclude}
     names = []
     attempts = 0
@@ -101,7 +134,7 @@ def generate_base_names(n, rng, exclude=frozenset(), language="ja"):
             if rng.random() < 0.35:
                 name += modifiers[rng.integers(len(modifiers))]
         key = normalize_base_name(name)
-        if key not in taken:
+        if key not in taken and not (shift and spelled_by_default_vocabulary(name)):
             taken.add(key)
             names.append(name)
     return names

@@ -114,11 +114,9 @@ def ctc_greedy(best: np.ndarray, chars: list[str]) -> list[str]:
     return out
 
 
-def prepare_line(image, width: int) -> np.ndarray:
-    """A crop (PIL image, path or PNG bytes) -> float32 [3, 48, width] in [-1, 1], text left, padding 0.
-
-    Longer lines are squeezed to ``width``; vertical crops are turned counter-clockwise first.
-    """
+def _line_gray(image, width: int) -> np.ndarray:
+    """A crop (PIL image, path or PNG bytes) -> uint8 gray [48, w <= width]: vertical crops turned
+    counter-clockwise, the height scaled to 48, longer lines squeezed to ``width``."""
     if isinstance(image, (bytes, bytearray, memoryview)):
         image = Image.open(io.BytesIO(image))
     elif not isinstance(image, Image.Image):
@@ -127,10 +125,34 @@ def prepare_line(image, width: int) -> np.ndarray:
     if gray.height > gray.width:
         gray = gray.transpose(Image.Transpose.ROTATE_90)
     new_w = max(1, min(width, round(gray.width * HEIGHT / gray.height)))
-    arr = np.asarray(gray.resize((new_w, HEIGHT), Image.BILINEAR), dtype=np.float32) / 127.5 - 1.0
+    return np.asarray(gray.resize((new_w, HEIGHT), Image.BILINEAR), dtype=np.uint8)
+
+
+def prepare_line(image, width: int) -> np.ndarray:
+    """A crop -> the recognizer's input, float32 [3, 48, width] in [-1, 1], text left, padding 0."""
+    gray = _line_gray(image, width)
     out = np.zeros((3, HEIGHT, width), dtype=np.float32)
-    out[:, :, :new_w] = arr
+    out[:, :, : gray.shape[1]] = gray.astype(np.float32) / 127.5 - 1.0
     return out
+
+
+# Fine-tuning the encoder reads pixels, kept as uint8 gray (a 16th of the float input's memory). Padding is 128,
+# 0.004 after scaling where the recognizer's own padding is 0: the cached features are not used on this path.
+PAD_GRAY = 128
+
+
+def load_gray_lines(sources, width: int) -> np.ndarray:
+    """uint8 [N, 48, width] gray lines for the fine-tuning path (``gray_to_input`` makes them model input)."""
+    out = np.full((len(sources), HEIGHT, width), PAD_GRAY, dtype=np.uint8)
+    for i, source in enumerate(tqdm(sources, desc="lines", mininterval=5)):
+        gray = _line_gray(source, width)
+        out[i, :, : gray.shape[1]] = gray
+    return out
+
+
+def gray_to_input(batch):
+    """uint8 [B, 48, W] torch tensor -> float [B, 3, 48, W] in [-1, 1]."""
+    return (batch.float() / 127.5 - 1.0).unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
 
 
 class Recognizer:

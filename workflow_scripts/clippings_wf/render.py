@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from . import vocab_en, vocab_ja
+from . import shifted, vocab_en, vocab_ja
 
 BACKGROUND = 255
 INK = 0
@@ -27,6 +27,8 @@ def load_font(stem, size):
 
 def font_path(stem):
     """(path, face index) of a Japanese or English font, or a FileNotFoundError naming the apt package."""
+    if stem in shifted.FONTS:
+        return shifted.font_path(stem)
     if stem in vocab_en.FONTS:
         path, index, package = vocab_en.FONTS[stem]
         if not Path(path).is_file():
@@ -129,31 +131,37 @@ def sample_entity_legal_form(rng, language="ja"):
     return form, ("before" if rng.random() < 0.5 else "after")
 
 
-def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_prob=0.05, language="ja"):
-    """A directory entry: Mincho (a book serif in English), clean print, full legal form, mostly horizontal."""
+def sample_reference_style(rng, legal_form, vertical_fraction=0.05, old_form_prob=0.05, language="ja", shift=False):
+    """A directory entry: Mincho (a book serif in English), clean print, full legal form, mostly horizontal.
+
+    ``shift``: the off-distribution benchmark's fonts, smaller type and damage (clippings_wf.shifted)."""
     if language == "en":
         return _sample_style_en(rng, legal_form, "reference", None, old_form_prob)
     form, position = legal_form
+    fonts, sizes = (shifted.REFERENCE_FONTS, (22, 33)) if shift else (vocab_ja.REFERENCE_FONTS, (30, 41))
     return dict(
         style="reference",
-        font=vocab_ja.REFERENCE_FONTS[rng.integers(len(vocab_ja.REFERENCE_FONTS))],
-        size=int(rng.integers(30, 41)),
+        font=fonts[rng.integers(len(fonts))],
+        size=int(rng.integers(*sizes)),
         vertical=bool(rng.random() < vertical_fraction),
         old_form_prob=old_form_prob,
         severity=float(rng.uniform(0.1, 0.45)),
         margin=int(rng.integers(3, 10)),
         legal_form=form,
         position=position,
-    )
+    ) | ({"damage": "shifted"} if shift else {})
 
 
 def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0.3, old_form_prob=0.3,
-                       language="ja"):
-    """A mention in another list: another font, heavier damage, vertical and old forms sometimes, legal-form variants."""
+                       language="ja", shift=False):
+    """A mention in another list: another font, heavier damage, vertical and old forms sometimes, legal-form variants.
+
+    ``shift``: the off-distribution benchmark's fonts, smaller type and damage (clippings_wf.shifted)."""
     if language == "en":
         return _sample_style_en(rng, legal_form, "query", reference_font, old_form_prob)
     form, position = legal_form
-    fonts = [f for f in vocab_ja.QUERY_FONTS if f != reference_font]
+    fonts = [f for f in (shifted.QUERY_FONTS if shift else vocab_ja.QUERY_FONTS) if f != reference_font]
+    sizes = (20, 31) if shift else (26, 41)
     vertical = bool(rng.random() < vertical_fraction)
     if form == vocab_ja.KABUSHIKI:
         variants = vocab_ja.KABUSHIKI_VARIANTS_VERTICAL if vertical else vocab_ja.KABUSHIKI_VARIANTS
@@ -163,14 +171,14 @@ def sample_query_style(rng, legal_form, reference_font=None, vertical_fraction=0
     return dict(
         style="query",
         font=fonts[rng.integers(len(fonts))],
-        size=int(rng.integers(26, 41)),
+        size=int(rng.integers(*sizes)),
         vertical=vertical,
         old_form_prob=old_form_prob,
         severity=float(rng.uniform(0.3, 0.85)),
         margin=int(rng.integers(2, 10)),
         legal_form=form,
         position=position,
-    )
+    ) | ({"damage": "shifted"} if shift else {})
 
 
 def _sample_style_en(rng, legal_form, role, reference_font, abbreviation_prob):
@@ -212,7 +220,8 @@ def render_view(base_name, style, rng):
     else:
         text = apply_old_forms(text, rng, style["old_form_prob"])
     clean = render_text(text, style["font"], style["size"], style["vertical"], style["margin"])
-    return text, clean, degrade(clean, rng, style["severity"])
+    damage = shifted.degrade if style.get("damage") == "shifted" else degrade
+    return text, clean, damage(clean, rng, style["severity"])
 
 
 def to_png(img):

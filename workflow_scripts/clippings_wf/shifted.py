@@ -6,9 +6,9 @@ the Regular weight of these two families (JP face) and the Regular faces of IPA,
 the only weight those Debian packages ship (their proportional faces, ipagp, VL-PGothic ..., share the glyphs),
 so the families Noto Serif / Sans CJK are reused, in a weight and regional glyph shapes the default never uses
 (直, 骨, 社 with the old 示 radical). References are set in the serif faces, queries in any.
-Names: heads from Faker's zh_TW towns and surnames and overseas places of the period (満洲, 京城, 大連 ...), and
-industry words and suffixes that vocab_ja does not have; a name the default vocabulary could also spell is
-redrawn (``names.generate_base_names(shift=True)``).
+Names: heads from Faker's zh_TW towns and commonest surnames and overseas places of the period (満洲, 京城,
+大連 ...), none a default head, and industry words and suffixes that vocab_ja does not have; a name the default
+vocabulary could also spell is redrawn (``names.shifted_heads``, ``names.generate_base_names(shift=True)``).
 Damage (``degrade``): smaller type, shear, the reverse side showing through, a directional blur, uneven lighting,
 pixelated resolution loss, JPEG blocks and sometimes photocopy binarisation, in place of the default's ink bleed,
 Gaussian blur, noise and specks.

@@ -83,6 +83,10 @@ HEADERS = {
     "n_entities": "Entities",
     # Findings table (clippings_wf.findings).
     "gain_pts": "Difference (pts)",
+    # Shift comparison (clippings_wf.shift_comparison).
+    "top1_noisy_in_distribution": "Top-1 noisy OCR, in distribution",
+    "top1_noisy_shifted": "Top-1 noisy OCR, shifted",
+    "gain_shift": "Change (pts)",
 }
 
 
