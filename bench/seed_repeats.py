@@ -240,6 +240,9 @@ def run_seed(args, config: dict, seed: int) -> None:
              ", ".join(f"{rule} {n}" for rule, n in counts.items()), workdir)  # fmt: skip
     if args.dry_run:
         return
+    # An earlier, interrupted attempt left trained stages or checkpoints: this wall time is then only the rest.
+    here = workdir / "results" / args.dataset
+    resumed = any(here.glob("models/*/model.pt")) or any(here.glob("checkpoints/*/*"))
     start = time.monotonic()
     done = subprocess.run(command, cwd=workdir)
     wall_s = time.monotonic() - start
@@ -249,7 +252,7 @@ def run_seed(args, config: dict, seed: int) -> None:
     log.info("seed %d: done in %.1f min", seed, wall_s / 60)
     cores = args.cores or f"{args.workflow_profile.name} profile ({os.cpu_count()} CPUs)"
     record = {"seed": seed, "wall_s": round(wall_s, 1), "cores": cores, "jobs": sum(counts.values()),
-              "rules": counts, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+              "resumed": resumed, "rules": counts, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
     atomic.write_text(workdir / "wall_time.json", json.dumps(record, indent=2) + "\n")
 
 
@@ -290,7 +293,8 @@ def aggregate(args, config: dict) -> None:
     if default_s > 0:
         note = (f"The default run spent {default_s / 60:.1f} min in the same jobs (sum of its "
                 f"benchmarks/{args.dataset}/*.tsv, run one after another on its machine).")  # fmt: skip
-    wall_times = pd.DataFrame(walls, columns=["seed", "wall_s", "cores", "jobs"])
+    columns = ["seed", "wall_s", "cores", "jobs", "resumed"]
+    wall_times = pd.DataFrame([{"resumed": False} | w for w in walls], columns=columns)
     stem = results / "tables" / "seeds"
     atomic.write_text(stem.with_suffix(".csv"), table.round(4).to_csv(index=False))
     atomic.write_text(stem.with_suffix(".md"), to_markdown(table, args.dataset, wall_times, note))

@@ -15,9 +15,6 @@ import pandas as pd
 from .findings import BEST_CLASSICAL, FINDINGS
 from .tables import display_name
 
-SUMMARY = ["n_seeds", "mean", "sd", "min", "max"]
-
-
 def stack_seeds(top1_by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """One long frame (seed, method, ocr, top1) from each seed's linking/top1.csv (method, ocr, w, top1, val_top1)."""
     parts = [frame[["method", "ocr", "top1"]].assign(seed=int(seed)) for seed, frame in top1_by_seed.items()]
@@ -125,7 +122,7 @@ def _rows_markdown(table: pd.DataFrame, first: list[str]) -> list[str]:
 
 def to_markdown(table: pd.DataFrame, dataset: str, wall_times: pd.DataFrame | None = None, note: str = "") -> str:
     """seeds.md: the top-1 table, the findings' differences and the wall time of each seed's retraining
-    (``wall_times``: seed, wall_s, cores, jobs)."""
+    (``wall_times``: seed, wall_s, cores, jobs and optionally resumed)."""
     top1 = table[table["kind"] == "top1"].assign(method=lambda d: d["name"].map(display_name))
     seeds = [c.removeprefix("seed_") for c in table.columns if c.startswith("seed_")]
     lines = [
@@ -154,7 +151,8 @@ def to_markdown(table: pd.DataFrame, dataset: str, wall_times: pd.DataFrame | No
     if wall_times is not None and not wall_times.empty:
         lines += ["", "## Wall time per seed", "", "| seed | wall time | cores | jobs |", "|---:|---:|---:|---|"]
         for row in wall_times.itertuples(index=False):
-            lines.append(f"| {row.seed} | {row.wall_s / 60:.1f} min | {row.cores} | {row.jobs} |")
+            resumed = " (resumed: the last part only)" if getattr(row, "resumed", False) else ""
+            lines.append(f"| {row.seed} | {row.wall_s / 60:.1f} min{resumed} | {row.cores} | {row.jobs} |")
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"
