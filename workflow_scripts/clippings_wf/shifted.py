@@ -16,10 +16,11 @@ Gaussian blur, noise and specks.
 
 import functools
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps
+
+from . import vocab_ja
 
 BACKGROUND = 255  # as render.BACKGROUND (render imports this module)
 
@@ -55,23 +56,13 @@ MODIFIERS = ("洋行", "商行", "公司", "組", "本舗", "商社")
 
 def font_path(stem):
     """(path, face index) of a shifted font, or a FileNotFoundError naming the apt package."""
-    path, index, package = FONTS[stem]
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"font {stem!r} not found at {path}: install it with `apt-get install {package}`")
-    return path, index
+    return vocab_ja.font_path(stem, FONTS)
 
 
 @functools.lru_cache(maxsize=None)
 def charset():
     """Characters every shifted font has glyphs for."""
-    from fontTools.ttLib import TTFont
-
-    sets = []
-    for stem in FONTS:
-        path, index = font_path(stem)
-        with TTFont(path, fontNumber=index, lazy=True) as font:
-            sets.append(frozenset(chr(code) for code in font.getBestCmap()))
-    return frozenset.intersection(*sets)
+    return frozenset.intersection(*(vocab_ja.font_charset(stem, FONTS) for stem in FONTS))
 
 
 def _shear(img, rng, s):

@@ -86,20 +86,24 @@ REFERENCE_FONTS = ("ipaexm", "ipam")
 QUERY_FONTS = tuple(FONTS)
 
 
-def font_path(stem):
-    """(path, face index) of a font, or a FileNotFoundError naming the apt package to install."""
-    path, index, package = FONTS[stem]
+def font_path(stem, fonts=None):
+    """(path, face index) of a font of ``fonts`` (default this module's FONTS), or a FileNotFoundError naming the
+    apt package to install."""
+    path, index, package = (fonts or FONTS)[stem]
     if not Path(path).is_file():
         raise FileNotFoundError(f"font {stem!r} not found at {path}: install it with `apt-get install {package}`")
     return path, index
 
 
-@functools.lru_cache(maxsize=None)
-def font_charset(stem):
+def font_charset(stem, fonts=None):
     """The set of characters a font has glyphs for (so names never render as tofu)."""
+    return _charset_of(*font_path(stem, fonts))
+
+
+@functools.lru_cache(maxsize=None)
+def _charset_of(path, index):
     from fontTools.ttLib import TTFont
 
-    path, index = font_path(stem)
     with TTFont(path, fontNumber=index, lazy=True) as font:
         return frozenset(chr(code) for code in font.getBestCmap())
 
