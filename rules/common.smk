@@ -204,14 +204,24 @@ def paper_comparable(wildcards):
     )
 
 
+def reads_cached_features(wildcards):
+    """A frozen recognizer tower trains on its cached features; other towers (and fine-tuning) read pixels."""
+    settings = model_params(wildcards)
+    return uses_recognizer(settings["architecture"]) and not settings.get(
+        "finetune_encoder", False
+    )
+
+
 def training_inputs(wildcards):
-    return {
+    inputs = {
         "manifest": f"results/{wildcards.dataset}/data/manifest.csv",
         "views": f"results/{wildcards.dataset}/synthetic/views.parquet",
         "vocab": f"results/{wildcards.dataset}/models/vocab.json",
-        "features_records": f"results/{wildcards.dataset}/features/records.npz",
-        "features_views": f"results/{wildcards.dataset}/features/views.npz",
     }
+    if reads_cached_features(wildcards):
+        inputs["features_records"] = f"results/{wildcards.dataset}/features/records.npz"
+        inputs["features_views"] = f"results/{wildcards.dataset}/features/views.npz"
+    return inputs
 
 
 def stage_params(stage):

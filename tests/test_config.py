@@ -132,8 +132,11 @@ def test_every_schema_error_is_listed_at_once():
          "datasets.jp_firms_shifted.model: an evaluation-only dataset uses the architecture"),
         (lambda c: c["datasets"]["us_firms"]["generate"].update(shift=True),
          "datasets.us_firms.generate.shift: the shifted fonts and names are Japanese"),
+        (lambda c: c["datasets"]["jp_firms"].update(model={"architecture": "clippings-linecnn-char",
+                                                           "finetune_encoder": True}),
+         "datasets.jp_firms: finetune_encoder needs a recognizer tower"),
     ],
-    ids=["unknown", "disabled", "itself", "chain", "own-model", "shift-en"],
+    ids=["unknown", "disabled", "itself", "chain", "own-model", "shift-en", "finetune-linecnn"],
 )  # fmt: skip
 def test_bad_models_from_and_shift_are_refused(edit, expected):
     config = _default()

@@ -84,7 +84,7 @@ def test_frozen_encoder_stays_fixed_and_finetuning_moves_it():
     pixels = torch.from_numpy(np.stack([recognizer.prepare_line(render(n), 320) for n in ["東京", "電機"]]))
     for trainable in (False, True):
         tower.set_encoder_trainable(trainable)
-        before = {k: v.clone() for k, v in tower.encoder.state_dict().items()}
+        before = {k: v.detach().clone() for k, v in tower.encoder.named_parameters()}
         params = [p for p in bundle.model.parameters() if p.requires_grad]
         optimizer = torch.optim.SGD(params, lr=0.1)
         bundle.model.train()
@@ -93,7 +93,7 @@ def test_frozen_encoder_stays_fixed_and_finetuning_moves_it():
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        changed = any(not torch.equal(before[k], v) for k, v in tower.encoder.state_dict().items())
+        changed = any(not torch.equal(before[k], v) for k, v in tower.encoder.named_parameters())
         assert changed == trainable
 
 
@@ -108,15 +108,23 @@ def test_finetuning_path_trains_the_encoder_from_pixels_and_the_artifact_remembe
     crops = bundle.load_crops([render(n, vertical=v) for n in names for v in (False, True)])
     assert crops.dtype == np.uint8 and crops.shape == (8, recognizer.HEIGHT, 320)
     data = training.TrainingData(crops, [[n] for n in names for _ in range(2)], np.repeat(np.arange(4), 2))
-    before = {k: v.clone() for k, v in bundle.model.visual.trunk.encoder.state_dict().items()}
+    before = {k: v.detach().clone() for k, v in bundle.model.visual.trunk.encoder.named_parameters()}
     recipe = {"stage": "finetune", "objective": "views", "modality": "image", "data": "synthetic", "epochs": 1,
               "lr": 1e-3, "temperature": 0.1}
     best, rows = training.train_stage(bundle, recipe, data, None, tmp_path / "ckpt", seed=0, batch_size=8,
                                       eval_batch_size=8, device="cpu")
     bundle.model.load_state_dict(best)
-    after = bundle.model.visual.trunk.encoder.state_dict()
-    assert any(not torch.equal(before[k], v) for k, v in after.items() if v.is_floating_point())
+    after = dict(bundle.model.visual.trunk.encoder.named_parameters())
+    assert any(not torch.equal(before[k], v) for k, v in after.items())
     path = tmp_path / "model.pt"
     modeling.save_artifact(path, bundle.model, bundle.architecture, vocab=bundle.tokenizer,
                            extra={"encoder_finetuned": bundle.input_kind == "recognizer_pixels"})
     assert modeling.load_artifact(path).input_kind == "recognizer_pixels"
+
+
+def test_cache_of_another_line_width_is_refused(tmp_path):
+    path = tmp_path / "records.npz"
+    feature_cache.save(path, ["r1"], np.zeros((1, 80, 120), dtype=np.float16), ["a"])
+    bundle = modeling.load_bundle("clippings-textline-char", vocab=list("ab"))
+    with pytest.raises(ValueError, match="80 positions.*reads 40"):
+        feature_cache.attach(bundle, [path])

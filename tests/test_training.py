@@ -153,3 +153,35 @@ def test_every_objective_keeps_its_best_epoch_the_start_included(tmp_path, monke
         assert "no epoch beat the starting weights" in caplog.text
     else:
         assert f"kept epoch {kept} (val top-1 {scores[kept]:.4f})" in caplog.text
+
+
+def test_resumed_stage_redraws_the_same_dropout_masks(tmp_path, monkeypatch):
+    """The recognizer tower's head has dropout, drawn from torch's global generator: a resumed stage continues
+    that generator's stream from the checkpoint, so it ends where an uninterrupted one does."""
+    torch.set_num_threads(1)
+    features = np.random.default_rng(0).normal(size=(16, 40, 120)).astype(np.float16)
+    data = training.TrainingData(features, [[n] for n in NAMES for _ in range(2)], np.repeat(np.arange(8), 2))
+    recipe = {"stage": "test", "objective": "views", "modality": "image", "data": "synthetic", "epochs": 2,
+              "lr": 0.003, "temperature": 0.1}  # fmt: skip
+
+    def train(folder):
+        torch.manual_seed(0)
+        bundle = modeling.load_bundle("clippings-textline-char", vocab=CharTokenizer.build(NAMES))
+        return training.train_stage(bundle, recipe, data, None, folder, seed=0, batch_size=8, eval_batch_size=16,
+                                    device="cpu")[0]  # fmt: skip
+
+    uninterrupted = train(tmp_path / "a")
+    real_save = training._atomic_save
+
+    def save_then_die(obj, path):
+        real_save(obj, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_atomic_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "b")
+    monkeypatch.setattr(training, "_atomic_save", real_save)
+    torch.rand(1000)  # another process's generator state: only the checkpoint's may decide the masks
+    resumed = train(tmp_path / "b")
+    for key, value in uninterrupted.items():
+        assert torch.equal(value, resumed[key]), key

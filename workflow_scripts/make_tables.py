@@ -18,11 +18,13 @@ rows = pd.concat([baselines[["method", "ocr", "top1", "group"]], models[["method
 paper_numbers = None if snakemake.params.paper_comparable else {}
 table = tables.main_results_table(rows, pd.read_csv(snakemake.input.quality), paper_numbers)
 # Every claimed number with its 95% interval, from the per-query hits of the same runs.
-hits = top1_intervals.read_hits(snakemake.input.baseline_predictions, snakemake.input.model_predictions)
+# Intervals resample test entities: the manifest gives each query's.
+manifest = read_manifest(snakemake.input.manifest)
+hits = top1_intervals.read_hits(snakemake.input.baseline_predictions, snakemake.input.model_predictions, manifest)
 table = top1_intervals.add_top1_intervals(table, hits)
 tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 orientation = top1_intervals.orientation_table(
-    hits, read_manifest(snakemake.input.manifest), order=list(table["method"]), ocrs=top1_intervals.ocr_columns(table)
+    hits, manifest, order=list(table["method"]), ocrs=top1_intervals.ocr_columns(table)
 )
 tables.write_table(orientation, Path(snakemake.output.orientation).with_suffix(""))
 tables.write_table(findings.findings_table(hits), Path(snakemake.output.findings).with_suffix(""))

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf import nomatch, plots, tables
+from clippings_wf import intervals, nomatch, plots, tables
 
-scores = pd.concat([pd.read_csv(snakemake.input.baselines), pd.read_csv(snakemake.input.models)])
+scores = pd.concat([pd.read_csv(path, dtype={"entity_id": str})
+                    for path in (snakemake.input.baselines, snakemake.input.models)])  # fmt: skip
 summary, curves = nomatch.evaluate(scores)
 summary[["method", "ocr", "threshold"]].to_csv(snakemake.output.thresholds, index=False, float_format="%.6f")
 curves.to_csv(snakemake.output.curves, index=False, float_format="%.6f")
@@ -25,7 +26,8 @@ table.attrs["footer"] = (
     f"Test: {int(summary['n_queries'].iloc[0])} queries, of them {int(summary['n_nomatch'].iloc[0])} no-match"
     f" ({(test['reason'] == 'held_out').sum()} entities with the reference held out,"
     f" {(test['reason'] == 'no_reference').sum()} without any reference)."
-    " Accuracy in brackets: 95% percentile bootstrap interval over the test queries."
+    f" Accuracy in brackets: 95% percentile bootstrap interval over the test entities ({intervals.N_BOOT}"
+    " resamples, each entity with all its queries)."
 )
 tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 shown = [m for m in snakemake.params.figure_methods if m in set(summary["method"])]

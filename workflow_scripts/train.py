@@ -39,7 +39,8 @@ else:
     )
 if model_cfg.get("finetune_encoder"):
     modeling.finetune_encoder(bundle)  # the recognizer's encoder trains too, from pixels (a GPU's job)
-feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
+if "features_records" in snakemake.input.keys():  # a frozen recognizer tower reads its cached features
+    feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 

@@ -116,6 +116,21 @@ def models_from_problems(datasets: dict) -> list[str]:
     return problems
 
 
+def finetune_problems(config: dict) -> list[str]:
+    """finetune_encoder trains the recognizer's encoder: refused for a dataset whose tower has none."""
+    from .modeling import uses_recognizer
+
+    problems = []
+    for name, dataset in config["datasets"].items():
+        if not dataset.get("enabled", True) or "models_from" in dataset:
+            continue
+        settings = config["model"] | dataset.get("model", {})
+        if settings.get("finetune_encoder") and not uses_recognizer(settings["architecture"]):
+            problems.append(f"datasets.{name}: finetune_encoder needs a recognizer tower (clippings-textline-*), "
+                            f"not {settings['architecture']!r}")
+    return problems
+
+
 def check_config(config: dict) -> None:
     problems = []
     for name, dataset in config["datasets"].items():
@@ -163,6 +178,7 @@ def check_config(config: dict) -> None:
                 + (f"; closest: {', '.join(close)}" if close else "")
                 + "; all: python -c 'import open_clip; print(open_clip.list_models())')"
             )
+    problems += finetune_problems(config)
     pretrained = model["pretrained"]
     looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
     if looks_like_path and not Path(pretrained).is_file():

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import recognizer
+
 FORMAT = 1
 
 
@@ -61,4 +63,10 @@ class FeatureCache:
 def attach(bundle, paths) -> None:
     """Give a recognizer-tower bundle its cached features (other towers read pixels and need none)."""
     if bundle.input_kind == "features":
-        bundle.feature_cache = FeatureCache.load(paths)
+        cache = FeatureCache.load(paths)
+        expected = bundle.image_size[1] // recognizer.STRIDE
+        if cache.features.shape[1] != expected:
+            raise ValueError(f"feature cache {cache.sources} holds lines of {cache.features.shape[1]} positions, "
+                             f"but {bundle.architecture} reads {expected} ({bundle.image_size[1]} pixels): rerun "
+                             f"the recognize rules for this architecture")
+        bundle.feature_cache = cache

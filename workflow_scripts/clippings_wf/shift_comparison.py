@@ -30,6 +30,7 @@ def shift_comparison_table(in_distribution: pd.DataFrame, shifted: pd.DataFrame,
     table.attrs["footer"] = (
         f"Top-1 on {ocr} OCR over each dataset's own test queries: in distribution `{in_name}` (where the models "
         f"were trained), shifted `{shifted_name}` (evaluated only, with those models). Intervals: "
-        "95% bootstrap over each set's queries; the change is shifted minus in distribution, in points."
+        "95% bootstrap over each set's test entities (each with all its queries); the change is shifted minus in"
+        " distribution, in points."
     )
     return table

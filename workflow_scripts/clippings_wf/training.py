@@ -38,7 +38,7 @@ WEIGHT_DECAY = 0.05  # AdamW's decoupled decay, on weight matrices and kernels o
 GRAD_CLIP = 5.0  # max global gradient norm
 WARMUP_FRACTION = 1 / 20  # of the stage's steps, linear warm-up before the cosine decay
 MAX_LOGIT_SCALE = math.log(100)  # open_clip's clamp of CLIP's learned temperature
-CHECKPOINT_FORMAT = 2  # in the resume fingerprint: a checkpoint of another training loop is not resumed
+CHECKPOINT_FORMAT = 3  # in the resume fingerprint: a checkpoint of another training loop is not resumed
 
 
 @dataclass
@@ -336,6 +336,11 @@ def _resume(last: Path, fingerprint: str, model, optimizer, recipe: dict, device
         epoch=state["epoch"], step=state["step"], best_val=state["best_val"], best_epoch=state["best_epoch"],
         rows=list(state["rows"]), neighbours=state["neighbours"],
     )  # fmt: skip
+    # Dropout (the recognizer tower's head) draws from torch's global generator: continue its stream where the
+    # interrupted run left it, so the resumed epochs draw the masks an uninterrupted run would have.
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
     log.info("resumed %s after epoch %d of %d", recipe["stage"], progress.epoch, int(recipe["epochs"]))
     return progress, state["best_model"]
 
@@ -353,6 +358,8 @@ def _checkpoint(fingerprint: str, model, optimizer, best_state: dict, progress: 
         "best_epoch": progress.best_epoch,
         "rows": progress.rows,
         "neighbours": progress.neighbours,
+        "torch_rng": torch.get_rng_state(),
+        **({"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
     }
 
 
