@@ -103,7 +103,8 @@ def test_evaluate_writes_a_row_per_method_and_curves():
         for split in ("val", "test"):
             n = 50
             frames.append(pd.DataFrame({"method": method, "ocr": "noisy", "split": split, "score": rng.random(n),
-                                        "hit": rng.random(n) > 0.5, "nomatch": rng.random(n) > 0.7}))  # fmt: skip
+                                        "entity_id": np.arange(n) // 2, "hit": rng.random(n) > 0.5,
+                                        "nomatch": rng.random(n) > 0.7}))  # fmt: skip
     summary, curves = nomatch.evaluate(pd.concat(frames), curve_points=11)
     assert list(summary["method"]) == ["a", "b"]
     assert summary[["accuracy", "match_accuracy", "nomatch_precision", "nomatch_recall"]].stack().between(0, 1).all()
@@ -129,7 +130,8 @@ def test_method_rows_table_orders_ocr_then_baselines_then_models(conditions):
 def test_evaluate_gives_test_accuracy_a_bootstrap_interval():
     rng = np.random.default_rng(4)
     frames = [pd.DataFrame({"method": "a", "ocr": "noisy", "split": split, "score": rng.random(300),
-                            "hit": rng.random(300) > 0.3, "nomatch": rng.random(300) > 0.8})
+                            "entity_id": [f"e{i // 3}" for i in range(300)], "hit": rng.random(300) > 0.3,
+                            "nomatch": rng.random(300) > 0.8})
               for split in ("val", "test")]  # fmt: skip
     row = nomatch.evaluate(pd.concat(frames), curve_points=3)[0].iloc[0]
     assert row["accuracy_low"] < row["accuracy"] < row["accuracy_high"]

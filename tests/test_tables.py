@@ -153,7 +153,8 @@ def test_footer_accepts_the_ocr_steps_quality_csv():
 
 
 def _hits(rates, n=200, seed=0):
-    """Per-query hits of each (method, ocr) at exactly the given rate, the same test queries q0..q(n-1)."""
+    """Per-query hits of each (method, ocr) at exactly the given rate, the same test queries q0..q(n-1), three
+    queries per entity."""
     rng = np.random.default_rng(seed)
     frames = []
     for (method, ocr), rate in rates.items():
@@ -161,8 +162,42 @@ def _hits(rates, n=200, seed=0):
         hit[rng.permutation(n)[: int(round(rate * n))]] = True
         group = "classical" if method in ("levenshtein", "tfidf_char", "partial_ratio") else "model"
         frames.append(pd.DataFrame({"method": method, "ocr": ocr, "query_id": [f"q{i}" for i in range(n)],
-                                    "hit": hit, "group": group}))  # fmt: skip
+                                    "entity_id": [f"e{i // 3}" for i in range(n)], "hit": hit,
+                                    "group": group}))  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def test_read_hits_takes_each_querys_entity_from_the_manifest(tmp_path):
+    from clippings_wf.top1_intervals import read_hits
+
+    pd.DataFrame({"method": "tfidf_char", "ocr": "noisy", "query_id": ["q1", "q2"], "pred_ref_id": "r",
+                  "score": 0.5, "hit": [True, False]}).to_csv(tmp_path / "baselines.csv", index=False)  # fmt: skip
+    pd.DataFrame({"query_id": ["q2"], "reference_id": "r", "score": 0.5, "hit": ["1.0"], "method": "sup_vision",
+                  "ocr": "noisy"}).to_csv(tmp_path / "models.csv", index=False)  # fmt: skip
+    manifest = pd.DataFrame({"record_id": ["q1", "q2", "r"], "entity_id": ["e1", "e2", "e1"]})
+    hits = read_hits(tmp_path / "baselines.csv", tmp_path / "models.csv", manifest)
+    assert hits[["query_id", "entity_id", "hit", "group"]].values.tolist() == [
+        ["q1", "e1", True, "classical"], ["q2", "e2", False, "classical"], ["q2", "e2", True, "model"]]
+    with pytest.raises(ValueError, match="not in the manifest"):
+        read_hits(tmp_path / "baselines.csv", tmp_path / "models.csv", manifest[manifest["record_id"] != "q1"])
+
+
+def test_best_classical_ties_are_broken_alike_in_table_findings_and_seeds():
+    from clippings_wf.findings import best_classical, findings_table
+    from clippings_wf.seeds import finding_differences
+
+    # Char TF-IDF and Partial ratio tie on noisy OCR (0.60); the main table marks the first in its order.
+    rows = _rows()
+    table = main_results_table(rows, _cer()).set_index("method")
+    assert table.index[table["best_noisy"]].tolist() == ["Partial ratio"]
+    assert best_classical({"tfidf_char": 0.6, "partial_ratio": 0.6, "levenshtein": 0.4}) == "partial_ratio"
+    assert best_classical({"tfidf_char": float("nan")}) is None
+    hits = _hits({(r.method, r.ocr): r.top1 for r in rows.itertuples()})
+    assert findings_table(hits).set_index("finding").loc["F1", "compared_with"] == "Partial ratio"
+    baselines = rows[rows["method"] != "sup_multimodal"].assign(group="classical")  # TF-IDF before partial ratio
+    long = pd.DataFrame({"seed": [0], "method": ["sup_multimodal"], "ocr": ["noisy"], "top1": [0.76]})
+    f1 = finding_differences(long, baselines).set_index("finding").loc["F1"]
+    assert f1["compared_with"] == "best classical baseline (Partial ratio)" and f1["diff"] == pytest.approx(0.16)
 
 
 def test_main_table_intervals_and_paired_gains(tmp_path):
@@ -263,3 +298,15 @@ def test_reference_comparison_by_interval_overlap_else_tolerance():
     old = compare_with_reference(current, with_intervals[["method", "top1_noisy"]], 0.03)  # a reference without
     assert "| A | 0.700 [0.660, 0.740] | 0.770 | DIFFERS (tolerance) |" in old
     assert "Note: 2 value(s) judged by the fixed tolerance 0.030" in old
+
+
+def test_reference_comparison_counts_missing_rows_and_reads_renamed_ones():
+    from clippings_wf.reference import compare_with_reference
+
+    current = pd.DataFrame({"method": ["A", "Sup vision, no image-OCR alignment", "New"],
+                            "top1_noisy": [0.7, 0.4, 0.5]})  # fmt: skip
+    reference = pd.DataFrame({"method": ["A", "Unimodally pretrained ViT", "Gone"], "top1_noisy": [0.7, 0.41, 0.6]})
+    report = compare_with_reference(current, reference, 0.03)
+    assert "| Sup vision, no image-OCR alignment | 0.400 | 0.410 | ok (tolerance) |" in report  # the old name
+    assert "Result: 2 method(s) missing on one side." in report and "all agree" not in report
+    assert "Missing from this run: Gone." in report and "Missing from the reference: New." in report

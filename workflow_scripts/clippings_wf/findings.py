@@ -1,13 +1,15 @@
 """The paper's five findings, each tested as a paired top-1 difference on Tesseract's noisy OCR.
 
-A finding ``holds`` only where the 95% paired bootstrap interval of (method - compared) lies above zero; it is
-``reversed`` where the interval lies below zero, and ``not shown`` otherwise. A finding whose methods did not run
-(config may drop a variant) is skipped and named in the footer.
+A finding ``holds`` only where the 95% paired bootstrap interval of (method - compared) lies above zero (test
+entities resampled, the same for both methods); it is ``reversed`` where the interval lies below zero, and ``not
+shown`` otherwise. A finding whose methods did not run (config may drop a variant) is skipped and named in the
+footer.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterable, Mapping
+
 import pandas as pd
 
 from . import intervals
@@ -36,40 +38,52 @@ def verdict(low: float, high: float) -> str:
     return "not shown"
 
 
-def _best(hits: dict[str, pd.Series], candidates: list[str]) -> str | None:
-    """The candidate with the highest top-1 (the first of tied ones), or None if none ran."""
-    present = [m for m in candidates if m in hits]
-    if not present:
-        return None
-    return present[int(np.argmax([hits[m].mean() for m in present]))]
+def best_classical(top1: Mapping[str, float]) -> str | None:
+    """The best string-matching baseline: the highest of ``top1`` (baseline -> top-1 on one OCR condition, method
+    keys or display names; NaN: did not run), a tie going to the first in the main table's order (that of
+    tables.CLASSICAL_DISPLAY_NAMES, then any other baseline in the given order). None if none ran. The main
+    table's best_* flags, the findings and the seed repeats all pick it here."""
+    rank = {name: i for i, item in enumerate(CLASSICAL_DISPLAY_NAMES.items()) for name in item}
+    ran = sorted((m for m in top1 if not pd.isna(top1[m])), key=lambda m: rank.get(m, len(rank)))  # stable
+    return max(ran, key=lambda m: top1[m]) if ran else None  # max keeps the first of tied ones
+
+
+def resolve_compared(compared, top1: Mapping[str, float], classical: Iterable[str] = ()) -> str | None:
+    """The method a finding's ``compared`` (FINDINGS) resolves to, or None where it did not run: the best
+    classical baseline among ``classical``, the better member of a tuple (every member must have run; a tie
+    goes to the first listed), or the named method. ``top1``: method key -> top-1 of every method that ran on the
+    finding's OCR condition."""
+    if compared == BEST_CLASSICAL:
+        return best_classical({m: top1[m] for m in classical if m in top1})
+    if isinstance(compared, tuple):
+        return max(compared, key=lambda m: top1[m]) if all(m in top1 for m in compared) else None
+    return compared if compared in top1 else None
 
 
 def findings_table(hits: pd.DataFrame, ocr: str = "noisy", n_boot: int = intervals.N_BOOT,
                    seed: int = intervals.SEED) -> pd.DataFrame:  # fmt: skip
     """One row per finding whose methods ran: finding, claim, method, compared_with (display names), their top-1,
-    gain_pts (method - compared, points) with its paired bootstrap interval over the shared test queries,
-    n_queries and verdict. ``hits``: ``top1_intervals.read_hits`` (method keys, ocr, query_id, hit, group)."""
+    gain_pts (method - compared, points) with its paired bootstrap interval over the test entities of the shared
+    queries, n_queries and verdict. ``hits``: ``top1_intervals.read_hits`` (method keys, ocr, query_id,
+    entity_id, hit, group)."""
     on_ocr = hits[hits["ocr"] == ocr]
-    by_method = {m: part.set_index("query_id")["hit"].astype(float) for m, part in on_ocr.groupby("method", sort=False)}
-    classical = [m for m in CLASSICAL_DISPLAY_NAMES if m in set(on_ocr.loc[on_ocr["group"] == "classical", "method"])]
-    classical += [m for m in dict.fromkeys(on_ocr.loc[on_ocr["group"] == "classical", "method"]) if m not in classical]
+    by_method = {m: part.set_index("query_id")[["hit", "entity_id"]]
+                 for m, part in on_ocr.groupby("method", sort=False)}  # fmt: skip
+    top1 = {m: float(part["hit"].mean()) for m, part in by_method.items()}
+    classical = dict.fromkeys(on_ocr.loc[on_ocr["group"] == "classical", "method"])
     rows, skipped = [], []
     for finding, claim, method, compared in FINDINGS:
-        if compared == BEST_CLASSICAL:
-            other = _best(by_method, classical)
-        elif isinstance(compared, tuple):
-            other = _best(by_method, list(compared)) if all(m in by_method for m in compared) else None
-        else:
-            other = compared if compared in by_method else None
+        other = resolve_compared(compared, top1, classical)
         if method not in by_method or other is None:
             skipped.append(finding)
             continue
-        a, b = by_method[method].align(by_method[other], join="inner")
-        diff, low, high = intervals.paired_bootstrap_diff(a.to_numpy(), b.to_numpy(), n_boot, seed)
+        pair = by_method[method].join(by_method[other]["hit"].rename("other"), how="inner")
+        a, b = pair["hit"].to_numpy(float), pair["other"].to_numpy(float)
+        diff, low, high = intervals.paired_bootstrap_diff(a, b, pair["entity_id"].to_numpy(), n_boot, seed)
         rows.append({
             "finding": finding, "claim": claim, "method": display_name(method), "compared_with": display_name(other),
             "top1_method": float(a.mean()), "top1_compared": float(b.mean()), "gain_pts": 100.0 * diff,
-            "gain_pts_low": 100.0 * low, "gain_pts_high": 100.0 * high, "n_queries": len(a),
+            "gain_pts_low": 100.0 * low, "gain_pts_high": 100.0 * high, "n_queries": len(pair),
             "verdict": verdict(low, high),
         })  # fmt: skip
     columns = ["finding", "claim", "method", "compared_with", "top1_method", "top1_compared", "gain_pts",
@@ -77,8 +91,9 @@ def findings_table(hits: pd.DataFrame, ocr: str = "noisy", n_boot: int = interva
     table = pd.DataFrame(rows, columns=columns)
     footer = (
         f"Paired differences in top-1 on {ocr} OCR (Tesseract) over the same test queries, with 95% percentile"
-        f" bootstrap intervals ({n_boot} resamples of the queries); holds: the interval lies above zero,"
-        " reversed: below zero, not shown: it contains zero."
+        f" bootstrap intervals ({n_boot} resamples of the test entities, each with all its queries, the same"
+        " entities for both methods); holds: the interval lies above zero, reversed: below zero, not shown: it"
+        " contains zero."
     )
     if skipped:
         footer += f" Skipped (a method did not run): {', '.join(skipped)}."

@@ -1,11 +1,16 @@
 """Bootstrap intervals for the numbers the tables claim (numpy only, seeded, so a rerun gives the same interval).
 
-Top-1 and no-match accuracy are means over test queries: the queries are resampled (percentile interval). Two
-methods on the same queries are compared by resampling query indices jointly, which keeps their correlation (a
-query hard for one is usually hard for the other) and gives a much narrower interval than two separate ones.
+Every interval resamples test ENTITIES (firms), each drawn entity bringing all its records: an entity's queries
+share one reference and one name, so their hits are correlated, and resampling queries one by one would give
+intervals too narrow. ``_entity_draws`` gives, per resample, how often each entity was drawn.
 
-ARI is not a mean over records: records of one entity are not independent, and the index counts pairs. So the
-test ENTITIES are resampled, each drawn entity bringing all its records, and an entity drawn twice counts as two
+Top-1 and no-match accuracy are means over test queries: a resample's value is the mean hit over its queries,
+sum of the drawn entities' hits over the number of their queries (a ratio estimator: an entity with three queries
+weighs three times one with one, as in the point estimate). Two methods on the same queries are compared by
+drawing the same entities for both, which keeps their correlation (a firm hard for one is usually hard for the
+other) and gives a much narrower interval than two separate ones.
+
+ARI is not a mean over records: the index counts pairs, and in a resample an entity drawn twice counts as two
 entities (each copy its own label). ARI needs only three pair counts (pairs in one entity, pairs in one predicted
 cluster, pairs in both), so a resample is scored from pairs rather than from a relabelled partition: two records
 of one copy keep their pair status, two records of different entities keep theirs whichever copies they belong
@@ -15,6 +20,8 @@ false merges between entities and bias the resampled ARI upwards, past the point
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,40 +36,57 @@ def _percentile_interval(stats: np.ndarray, alpha: float) -> tuple[float, float]
     return float(low), float(high)
 
 
-def _resampled_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Mean of ``values`` (one row per query, columns = quantities) over n_boot query resamples: [n_boot, k]."""
+def _entity_draws(n_entities: int, n_boot: int, seed: int, cells: int | None = None) -> Iterator[np.ndarray]:
+    """How often each of ``n_boot`` resamples (``n_entities`` draws with replacement each) drew each entity:
+    [chunk, n_entities] count matrices, a chunk at a time so that about ``_CHUNK_CELLS`` cells (``cells`` per
+    resample, default n_entities) are held at once."""
     rng = np.random.default_rng(seed)
-    n = len(values)
-    chunk = max(1, _CHUNK_CELLS // max(n, 1))
-    means = []
+    chunk = max(1, _CHUNK_CELLS // max(cells or n_entities, 1))
     for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        means.append(values[idx].mean(axis=1))
-    return np.concatenate(means)
+        size = min(chunk, n_boot - start)
+        draws = rng.integers(0, n_entities, size=(size, n_entities))
+        flat = (np.arange(size)[:, None] * n_entities + draws).ravel()
+        yield np.bincount(flat, minlength=size * n_entities).reshape(size, n_entities)
 
 
-def bootstrap_ci(values, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA) -> tuple[float, float, float]:
-    """(mean, low, high): the mean of per-query values (hits as 0/1) and its percentile bootstrap interval."""
+def _entity_positions(groups, n: int) -> np.ndarray:
+    groups = np.asarray(groups).ravel()
+    if len(groups) != n:
+        raise ValueError(f"{len(groups)} entity ids for {n} queries")
+    return np.unique(groups.astype(str), return_inverse=True)[1].ravel()
+
+
+def _resampled_means(values: np.ndarray, entity: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Mean of per-query ``values`` over n_boot entity resamples: the drawn entities' value totals over their
+    query counts, [n_boot]."""
+    n_entities = int(entity.max()) + 1
+    totals = np.bincount(entity, weights=values, minlength=n_entities)
+    sizes = np.bincount(entity, minlength=n_entities).astype(np.float64)
+    return np.concatenate([(m @ totals) / (m @ sizes) for m in _entity_draws(n_entities, n_boot, seed)])
+
+
+def bootstrap_ci(
+    values, groups, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA
+) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of per-query values (hits as 0/1) and its percentile interval over resampled
+    entities. ``groups``: each query's entity id (one entity per query gives the plain per-query bootstrap)."""
     values = np.asarray(values, dtype=np.float64).ravel()
+    entity = _entity_positions(groups, len(values))
     if not len(values):
         return float("nan"), float("nan"), float("nan")
-    stats = _resampled_means(values[:, None], n_boot, seed)[:, 0]
+    stats = _resampled_means(values, entity, n_boot, seed)
     return (float(values.mean()), *_percentile_interval(stats, alpha))
 
 
 def paired_bootstrap_diff(
-    a, b, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA
+    a, b, groups, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA
 ) -> tuple[float, float, float]:
-    """(mean(a) - mean(b), low, high) for two methods' per-query values on the same queries (same order),
-    resampling query indices jointly. Identical vectors give exactly (0, 0, 0)."""
+    """(mean(a) - mean(b), low, high) for two methods' per-query values on the same queries (same order), the
+    same entities (``groups``: each query's entity id) drawn for both. Identical vectors give exactly (0, 0, 0)."""
     a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
     if a.shape != b.shape:
         raise ValueError(f"paired values differ in length: {a.shape} vs {b.shape}")
-    if not len(a):
-        return float("nan"), float("nan"), float("nan")
-    diff = a - b
-    stats = _resampled_means(diff[:, None], n_boot, seed)[:, 0]
-    return (float(diff.mean()), *_percentile_interval(stats, alpha))
+    return bootstrap_ci(a - b, groups, n_boot, seed, alpha)
 
 
 # --- ARI over resampled entities ---------------------------------------------------------------------------
@@ -121,39 +145,6 @@ def _ari_from_pairs(n, together, true_pairs, predicted_pairs) -> np.ndarray:
     return np.where(perfect, 1.0, ari)
 
 
-def _bootstrap_ari(tables: list[_EntityTable], n_boot: int, seed: int) -> list[np.ndarray]:
-    """Each table's ARI on the same n_boot entity resamples (drawn a chunk at a time to bound memory)."""
-    rng = np.random.default_rng(seed)
-    n_entities = len(tables[0].entities)
-    chunk = max(1, _CHUNK_CELLS // max(n_entities, *(len(t.cell_n) + t.n_clusters for t in tables)))
-    out = [[] for _ in tables]
-    for start in range(0, n_boot, chunk):
-        size = min(chunk, n_boot - start)
-        draws = rng.integers(0, n_entities, size=(size, n_entities))
-        flat = (np.arange(size)[:, None] * n_entities + draws).ravel()
-        multiplicity = np.bincount(flat, minlength=size * n_entities).reshape(size, n_entities)
-        for values, table in zip(out, tables):
-            values.append(table.ari(multiplicity))
-    return [np.concatenate(v) for v in out]
-
-
-def resampled_ari(true_labels, predicted_labels, multiplicity) -> np.ndarray:
-    """ARI of the clustering on resamples given as entity multiplicities [n_boot, n_entities], the entities in
-    ``np.unique(true_labels)`` order (a row of ones is the clustering itself)."""
-    return _EntityTable(true_labels, predicted_labels).ari(np.atleast_2d(multiplicity))
-
-
-def resample_entities(true_labels, draw) -> tuple[np.ndarray, np.ndarray]:
-    """One resample written out record by record: ``draw`` lists entity positions (into ``np.unique``). Returns
-    (record positions, the copy each record belongs to: its position in ``draw``), every record of a drawn entity
-    once per draw. ``resampled_ari`` scores such a resample without building it."""
-    _, entity = np.unique(np.asarray(true_labels), return_inverse=True)
-    members = [np.flatnonzero(entity == e) for e in np.asarray(draw)]
-    copies = [np.full(len(m), i) for i, m in enumerate(members)]
-    empty = np.zeros(0, dtype=np.int64)
-    return np.concatenate(members or [empty]), np.concatenate(copies or [empty])
-
-
 def cluster_bootstrap_ari(
     true_labels, predicted_labels, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA
 ) -> tuple[float, float, float]:
@@ -162,18 +153,6 @@ def cluster_bootstrap_ari(
     if not len(table.entities):
         return float("nan"), float("nan"), float("nan")
     point = float(table.ari(np.ones((1, len(table.entities)), dtype=np.int64))[0])
-    stats = _bootstrap_ari([table], n_boot, seed)[0]
+    cells = max(len(table.entities), len(table.cell_n) + table.n_clusters)
+    stats = np.concatenate([table.ari(m) for m in _entity_draws(len(table.entities), n_boot, seed, cells)])
     return (point, *_percentile_interval(stats, alpha))
-
-
-def paired_cluster_bootstrap_ari(
-    true_labels, predicted_a, predicted_b, n_boot: int = N_BOOT, seed: int = SEED, alpha: float = ALPHA
-) -> tuple[float, float, float]:
-    """(ARI(a) - ARI(b), low, high) for two clusterings of the same records, the same entities drawn for both."""
-    a, b = _EntityTable(true_labels, predicted_a), _EntityTable(true_labels, predicted_b)
-    if not len(a.entities):
-        return float("nan"), float("nan"), float("nan")
-    ones = np.ones((1, len(a.entities)), dtype=np.int64)
-    point = float(a.ari(ones)[0] - b.ari(ones)[0])
-    stats_a, stats_b = _bootstrap_ari([a, b], n_boot, seed)
-    return (point, *_percentile_interval(stats_a - stats_b, alpha))

@@ -14,6 +14,15 @@ def as_text(value) -> str:
     return str(value)
 
 
+def as_flags(values) -> np.ndarray:
+    """Booleans from a column of flags as CSVs write them (True/False, 1/0, "1.0"; ``hit``, ``vertical``);
+    anything else, the empty string included, is False."""
+    values = pd.Series(values)
+    if values.dtype == bool:
+        return values.to_numpy()
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"]).to_numpy()
+
+
 def character_error_rate(hyps: Sequence[str], refs: Sequence[str]) -> float:
     """Corpus-level CER: total Levenshtein edits over total reference characters.
 

@@ -158,11 +158,11 @@ def accuracy_curve(scores, hit, nomatch, thresholds) -> np.ndarray:
 def evaluate(scores: pd.DataFrame, curve_points: int = 101) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tune on val and report on test, per (method, ocr).
 
-    ``scores``: one row per query and split, columns method, ocr, split (val | test), score, hit, nomatch
-    (optionally group). Returns the summary (method, ocr, group, threshold, val_accuracy, then ``outcomes`` on
-    test with accuracy_low / accuracy_high: a 95% bootstrap interval over the test queries, the val-tuned
-    threshold kept fixed) and the curves (method, ocr, split, threshold, accuracy) on a grid over each method's
-    score range.
+    ``scores``: one row per query and split, columns method, ocr, split (val | test), entity_id, score, hit,
+    nomatch (optionally group). Returns the summary (method, ocr, group, threshold, val_accuracy, then
+    ``outcomes`` on test with accuracy_low / accuracy_high: a 95% bootstrap interval over the test entities, each
+    with all its queries, the val-tuned threshold kept fixed) and the curves (method, ocr, split, threshold,
+    accuracy) on a grid over each method's score range.
     """
     summary, curves = [], []
     for (method, ocr), rows in scores.groupby(["method", "ocr"], sort=False):
@@ -170,7 +170,7 @@ def evaluate(scores: pd.DataFrame, curve_points: int = 101) -> tuple[pd.DataFram
         threshold, val_accuracy = tune_threshold(val["score"], val["hit"], val["nomatch"])
         result = outcomes(test["score"], test["hit"], test["nomatch"], threshold)
         correct = correct_decisions(test["score"], test["hit"], test["nomatch"], threshold)
-        _, result["accuracy_low"], result["accuracy_high"] = intervals.bootstrap_ci(correct)
+        _, result["accuracy_low"], result["accuracy_high"] = intervals.bootstrap_ci(correct, test["entity_id"])
         group = rows["group"].iloc[0] if "group" in rows else ""
         summary.append({"method": method, "ocr": ocr, "group": group, "threshold": threshold,
                         "val_accuracy": val_accuracy, **result})  # fmt: skip

@@ -17,7 +17,7 @@ from matplotlib import font_manager  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .manifest import OCR_CONDITIONS, ocr_conditions  # noqa: E402
-from .metrics import as_text  # noqa: E402
+from .metrics import as_flags, as_text  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def plot_example_records(manifest: pd.DataFrame, manifest_dir, path_stem, n: int
     for (image_ax, text_ax), (_, row) in zip(axes, records.iterrows()):
         image_ax.imshow(_load_crop(row["image_path"], manifest_dir), cmap="gray", vmin=0, vmax=255)
         image_ax.set_axis_off()
-        turned = " (vertical, shown turned)" if str(row.get("vertical", "0")) in ("1", "1.0", "True") else ""
+        turned = " (vertical, shown turned)" if as_flags([row.get("vertical", "0")])[0] else ""
         image_ax.set_title(f"{row['role']} {row['record_id']}{turned}", fontsize=7, loc="left")
         lines = [f"truth: {as_text(row.get('text'))}"]
         lines += [f"{ocr_label(c)}: {as_text(row.get(f'ocr_{c}'))}" for c in ocr_conditions(manifest)]

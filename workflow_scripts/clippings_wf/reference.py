@@ -6,7 +6,8 @@ same sampling noise, so treating the reference as exact would flag about one val
 good runs (their difference has sqrt(2) times the spread of either), a dozen false alarms over a table; overlap
 flags a difference beyond about 2.8 of its standard deviations, and reads the same whichever run is the reference.
 Where the reference has no interval columns (committed before they existed) the old fixed tolerance is used, and
-the report says so.
+the report says so. A method on one side only is counted and named: the comparison never reads "all agree" over a
+missing row. Rows renamed since a reference was committed are read under their current name (RENAMED).
 """
 
 import pandas as pd
@@ -14,6 +15,8 @@ import pandas as pd
 from .manifest import OCR_CONDITIONS
 
 COMPARED = tuple(f"top1_{c}" for c in OCR_CONDITIONS)
+# Old reference row names -> the names the main table prints now.
+RENAMED = {"Unimodally pretrained ViT": "Sup vision, no image-OCR alignment"}
 
 
 def _bounds(row: dict, column: str, suffix: str = "") -> tuple[float, float] | None:
@@ -24,11 +27,12 @@ def _bounds(row: dict, column: str, suffix: str = "") -> tuple[float, float] | N
 def compare_with_reference(current: pd.DataFrame, reference: pd.DataFrame, tolerance: float) -> str:
     """A Markdown report: each method's top-1 now and in the reference, flagged where their 95% intervals do not
     overlap, or, where either side has no interval, where they differ by more than ``tolerance``. Methods
-    present on one side only are listed too. Every OCR condition of this run is compared; one the reference lacks
-    (made before the modern recognizer) reads n/a."""
+    present on one side only are listed, counted in the result and named under it. Every OCR condition of this
+    run is compared; one the reference lacks (made before the modern recognizer) reads n/a."""
     compared = [c for c in COMPARED if c in current]
     # Suffix every reference column, so that a column only one side has is never taken for the other's.
     reference = reference.rename(columns=lambda c: c if c == "method" else f"{c}_reference")
+    reference = reference.assign(method=reference["method"].replace(RENAMED))
     merged = current.merge(reference, on="method", how="outer", indicator=True)
     lines = [
         "Comparison with the reference run: a value agrees when this run's 95% interval overlaps the reference's"
@@ -53,8 +57,16 @@ def compare_with_reference(current: pd.DataFrame, reference: pd.DataFrame, toler
             n_off += status.startswith("DIFFERS")
             cells.append(f"{_fmt(now, mine)} | {_fmt(ref, theirs)} | {status}")
         lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
-    verdict = "all agree" if n_off == 0 else f"{n_off} value(s) disagree"
-    notes = ["", f"Result: {verdict}."]
+    only_now = merged.loc[merged["_merge"] == "left_only", "method"].tolist()
+    only_reference = merged.loc[merged["_merge"] == "right_only", "method"].tolist()
+    problems = [f"{n_off} value(s) disagree"] if n_off else []
+    if only_now or only_reference:
+        problems.append(f"{len(only_now) + len(only_reference)} method(s) missing on one side")
+    notes = ["", f"Result: {'; '.join(problems) if problems else 'all agree'}."]
+    if only_reference:
+        notes += ["", f"Missing from this run: {', '.join(only_reference)}."]
+    if only_now:
+        notes += ["", f"Missing from the reference: {', '.join(only_now)}."]
     if n_tolerance:
         notes += ["", f"Note: {n_tolerance} value(s) judged by the fixed tolerance {tolerance:.3f}, not by interval:"
                   " the reference table (or this run's) has no interval columns; refresh results/reference/ from"

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .findings import BEST_CLASSICAL, FINDINGS
+from .findings import BEST_CLASSICAL, FINDINGS, resolve_compared
 from .tables import display_name
+
 
 def stack_seeds(top1_by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """One long frame (seed, method, ocr, top1) from each seed's linking/top1.csv (method, ocr, w, top1, val_top1)."""
@@ -40,44 +41,31 @@ def spread(long: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     return pd.concat([stats, wide], axis=1).reset_index()
 
 
-def best_classical(baselines: pd.DataFrame | None, ocr: str) -> tuple[str, float] | None:
-    """(method, top-1) of the best string-matching baseline on this OCR (baselines/top1.csv), or None."""
-    if baselines is None:
-        return None
-    rows = baselines[baselines["ocr"] == ocr]
-    if "group" in rows:
-        rows = rows[rows["group"] == "classical"]
-    if rows.empty:
-        return None
-    best = rows.loc[rows["top1"].idxmax()]
-    return str(best["method"]), float(best["top1"])
-
-
 def finding_differences(long: pd.DataFrame, baselines: pd.DataFrame | None = None, ocr: str = "noisy") -> pd.DataFrame:
-    """Per seed, each finding's difference in top-1 (method - compared) on ``ocr``, as findings.FINDINGS defines it:
-    a tuple compares with its better member in that seed, the best classical baseline is the same in every seed
-    (the data are fixed). A finding is left out of a seed where one of its methods did not run."""
-    best = best_classical(baselines, ocr)
+    """Per seed, each finding's difference in top-1 (method - compared) on ``ocr``, the compared method resolved as
+    findings.resolve_compared does: a tuple compares with its better member in that seed, the best classical
+    baseline (``baselines``: baselines/top1.csv) is the same in every seed (the data are fixed). A finding is left
+    out of a seed where one of its methods did not run."""
+    classical = {}
+    if baselines is not None:
+        on_ocr = baselines[baselines["ocr"] == ocr]
+        on_ocr = on_ocr[on_ocr["group"] == "classical"] if "group" in on_ocr else on_ocr
+        classical = dict(zip(on_ocr["method"], on_ocr["top1"]))
     rows = []
     for seed, part in long[long["ocr"] == ocr].groupby("seed", sort=True):
-        top1 = dict(zip(part["method"], part["top1"]))
+        top1 = classical | dict(zip(part["method"], part["top1"]))
         for finding, _claim, method, compared in FINDINGS:
+            other = resolve_compared(compared, top1, classical)
+            if method not in top1 or other is None:
+                continue
             if compared == BEST_CLASSICAL:
-                if best is None:
-                    continue
-                other_name, other = f"{BEST_CLASSICAL} ({display_name(best[0])})", best[1]
-            elif isinstance(compared, tuple):
-                if not all(m in top1 for m in compared):
-                    continue
+                other_name = f"{BEST_CLASSICAL} ({display_name(other)})"
+            elif isinstance(compared, tuple):  # one name whichever member wins a seed, so the seeds line up
                 other_name = "better of " + " / ".join(display_name(m) for m in compared)
-                other = max(top1[m] for m in compared)
             else:
-                if compared not in top1:
-                    continue
-                other_name, other = display_name(compared), top1[compared]
-            if method in top1:
-                rows.append({"seed": seed, "finding": finding, "method": display_name(method),
-                             "compared_with": other_name, "ocr": ocr, "diff": top1[method] - other})  # fmt: skip
+                other_name = display_name(other)
+            rows.append({"seed": seed, "finding": finding, "method": display_name(method),
+                         "compared_with": other_name, "ocr": ocr, "diff": top1[method] - top1[other]})  # fmt: skip
     return pd.DataFrame(rows, columns=["seed", "finding", "method", "compared_with", "ocr", "diff"])
 
 
@@ -142,7 +130,7 @@ def to_markdown(table: pd.DataFrame, dataset: str, wall_times: pd.DataFrame | No
             "",
             "## The findings as differences (points), per seed",
             "",
-            "Method minus compared top-1, as in findings.md (which adds the query-bootstrap interval of one run); the "
+            "Method minus compared top-1, as in findings.md (which adds the entity-bootstrap interval of one run); the "
             "string-matching baseline is the same in every seed.",
             "",
             *_rows_markdown(findings.rename(columns={"name": "finding", "ocr": "OCR"}),

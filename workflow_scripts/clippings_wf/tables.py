@@ -128,15 +128,15 @@ def main_results_table(
             float(paper_numbers[m][i]) if m in paper_numbers and paper_numbers[m][i] is not None else math.nan
             for m in order
         ]
-    is_classical = table["group"] == "classical"
+    from .findings import best_classical  # here: findings imports this module
+
+    classical = table[table["group"] == "classical"]
     for ocr in conditions:
-        scores = table[f"top1_{ocr}"].where(is_classical)
-        best = scores.max()
-        table[f"gain_{ocr}"] = (table[f"top1_{ocr}"] - best) * 100.0
-        # idxmax keeps the first of tied rows, so exactly one baseline is marked per column.
-        table[f"best_{ocr}"] = False
-        if scores.notna().any():
-            table.loc[scores.idxmax(), f"best_{ocr}"] = True
+        # Exactly one baseline is marked per column, ties broken as the findings break them.
+        best = best_classical(dict(zip(classical["method"], classical[f"top1_{ocr}"])))
+        table[f"best_{ocr}"] = table["method"] == best
+        best_top1 = table.loc[table[f"best_{ocr}"], f"top1_{ocr}"].max()  # NaN where no baseline ran
+        table[f"gain_{ocr}"] = (table[f"top1_{ocr}"] - best_top1) * 100.0
     flags = [f"best_{ocr}" for ocr in conditions]
     table = table[[c for c in table.columns if c not in flags] + flags]
     if cer is not None and len(cer):
