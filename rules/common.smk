@@ -121,6 +121,7 @@ def dataset_targets(dataset):
         "results/{dataset}/tables/main_results.tex",
         "results/{dataset}/tables/orientation.md",
         "results/{dataset}/tables/findings.md",
+        "results/{dataset}/tables/complementarity.md",
         "results/{dataset}/tables/reference_comparison.md",
         "results/{dataset}/figures/main_results.png",
         "results/{dataset}/figures/example_records.png",

@@ -35,6 +35,14 @@ rule main_table:
         ),
         findings_md="results/{dataset}/tables/findings.md",
         findings_tex="results/{dataset}/tables/findings.tex",
+        complementarity=report(
+            "results/{dataset}/tables/complementarity.csv",
+            caption="../report/complementarity.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "table": "vision and language right (csv)"},
+        ),
+        complementarity_md="results/{dataset}/tables/complementarity.md",
+        complementarity_tex="results/{dataset}/tables/complementarity.tex",
         figure=report(
             "results/{dataset}/figures/main_results.png",
             caption="../report/main_results_figure.rst",

@@ -27,6 +27,11 @@ def skipped_steps(results: Path) -> int:
     return sum(p.read_text(errors="replace").count("non-finite gradient norm") for p in logs.glob("*.log"))
 
 
+# Tiny runs already compared byte for byte with the session's local run (test_slurm's SLURM run adds itself), so
+# the same-seed test need not pay for a second local run of its own.
+SAME_SEED_COMPARED: list[Path] = []
+
+
 def assert_same_outputs(first: Path, second: Path) -> bool:
     """Two same-seed runs' results folders: data, OCR and baselines equal; trained outputs equal if training was.
 

@@ -43,11 +43,14 @@ def _run(workdir, check=True):
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    """The data and vocabulary once (kept mtimes: copies do not rerun them), then one uninterrupted training."""
+    """The data, features and vocabulary once (kept mtimes: copies do not rerun them), then one uninterrupted
+    training."""
     root = tmp_path_factory.mktemp("interrupt")
     base = _copy_workflow(root / "base")
     (base / "interrupt.yaml").write_text(CONFIG)
-    prep = SNAKEMAKE + ["results/jp_firms/models/vocab.json"]
+    # The recognizer's cached features too, kept (--notemp): otherwise every copy would recognize the views again.
+    features = ["results/jp_firms/features/records.npz", "results/jp_firms/features/views.npz"]
+    prep = SNAKEMAKE[:-1] + ["--notemp", "--", "results/jp_firms/models/vocab.json", *features]
     result = subprocess.run(prep, cwd=base, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
     reference = root / "reference"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, assert_same_outputs, copy_workflow, run_snakemake
+from conftest import REPO, SAME_SEED_COMPARED, assert_same_outputs, copy_workflow, run_snakemake
 from slurm_cluster import ACCOUNT, PARTITION, LocalSlurmCluster, install_packages
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
@@ -145,3 +145,4 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
     assert (results / "tables" / "main_results.csv").exists()
     if not assert_same_outputs(results, tiny_run):
         warnings.warn("same-seed training differed between the SLURM and the local run (README, known limits)")
+    SAME_SEED_COMPARED.append(results)

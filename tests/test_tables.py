@@ -310,3 +310,24 @@ def test_reference_comparison_counts_missing_rows_and_reads_renamed_ones():
     assert "| Sup vision, no image-OCR alignment | 0.400 | 0.410 | ok (tolerance) |" in report  # the old name
     assert "Result: 2 method(s) missing on one side." in report and "all agree" not in report
     assert "Missing from this run: Gone." in report and "Missing from the reference: New." in report
+
+
+def test_complementarity_counts_each_querys_pair_of_outcomes():
+    from clippings_wf.findings import complementarity_table
+
+    def hits(method, ocr, outcomes):
+        return pd.DataFrame({"method": method, "ocr": ocr, "query_id": [f"q{i}" for i in range(len(outcomes))],
+                             "entity_id": "e", "hit": [c == "1" for c in outcomes], "group": "model"})  # fmt: skip
+
+    frames = [hits("sup_vision", "noisy", "11100000"), hits("sup_language", "noisy", "10010000"),
+              hits("sup_multimodal", "noisy", "11110000"), hits("tfidf_char", "noisy", "11111111").assign(
+                  group="classical"),
+              hits("sup_vision", "clean", "1111"), hits("sup_language", "clean", "1111")]  # fmt: skip
+    table = complementarity_table(pd.concat(frames, ignore_index=True))
+    # clean has no multimodal row: skipped; noisy: q0 both, q1-q2 vision only, q3 language only, q4-q7 neither
+    assert list(table["ocr"]) == ["noisy"]
+    row = table.iloc[0]
+    assert row["n_queries"] == 8
+    assert (row["both"], row["vision_only"], row["language_only"], row["neither"]) == (1 / 8, 2 / 8, 1 / 8, 4 / 8)
+    assert row["top1_vision"] == 3 / 8 and row["top1_language"] == 2 / 8 and row["either"] == 4 / 8
+    assert row["top1_multimodal"] == 4 / 8

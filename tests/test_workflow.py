@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clippings_wf.manifest import ocr_conditions
-from conftest import BIN, DETERMINISTIC_OUTPUTS, REPO, assert_same_outputs, skipped_steps
+from conftest import BIN, DETERMINISTIC_OUTPUTS, REPO, SAME_SEED_COMPARED, assert_same_outputs, skipped_steps
 from conftest import copy_workflow as _copy_workflow
 from conftest import run_snakemake as _snakemake
 from conftest import run_tiny as _run_tiny
@@ -35,14 +35,8 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (workdir / "results").exists()
 
 
-@pytest.fixture(scope="module")
-def tiny_runs(tiny_run, tmp_path_factory):
-    """The tiny configuration, run twice from scratch with the same seed (the first run is the session's)."""
-    return tiny_run, _run_tiny(tmp_path_factory.mktemp("tiny") / "second")
-
-
-def test_tiny_run_fills_the_table(tiny_runs):
-    results, _ = tiny_runs
+def test_tiny_run_fills_the_table(tiny_run):
+    results = tiny_run
     table = pd.read_csv(results / "tables" / "main_results.csv")
     expected = {"Levenshtein", "Stroke n-gram", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup vision",
                 "Sup language", "Sup multimodal", "Sup vision, no image-OCR alignment"}  # fmt: skip
@@ -70,8 +64,8 @@ def test_tiny_run_fills_the_table(tiny_runs):
     assert memory["mem_mb_declared"].notna().all() and memory["within"].all(), memory
 
 
-def test_tiny_run_fills_the_nomatch_and_clustering_tables(tiny_runs):
-    check_evaluation_tables(tiny_runs[0])
+def test_tiny_run_fills_the_nomatch_and_clustering_tables(tiny_run):
+    check_evaluation_tables(tiny_run)
 
 
 def run_ocr_conditions(results: Path) -> set:
@@ -106,9 +100,11 @@ def check_evaluation_tables(results: Path):
         assert (results / "figures" / f"{figure}.png").stat().st_size > 1000
 
 
-def test_same_seed_gives_identical_manifest_and_tables(tiny_runs):
+def test_same_seed_gives_identical_manifest_and_tables(tiny_run, tmp_path_factory):
     # Data, OCR and baselines always; the trained models' tables whenever training was bit-identical (conftest).
-    first, second = tiny_runs
+    if SAME_SEED_COMPARED:  # test_slurm.py runs first and made the same comparison with its run on the cluster
+        pytest.skip(f"the same-seed run {SAME_SEED_COMPARED[0]} (SLURM) was already compared with the local run")
+    first, second = tiny_run, _run_tiny(tmp_path_factory.mktemp("tiny") / "second")
     if not assert_same_outputs(first, second):
         warnings.warn(
             "same-seed training differed between the two tiny runs (README, known limits); steps skipped for a "
@@ -144,30 +140,30 @@ def _kernels(logs: Path) -> str:
     return text.split("fp32; ", 1)[1].split(")", 1)[0] if "fp32; " in text else "no CPU line in the log"
 
 
-def test_training_steps_log_the_pinned_cpu_kernels(tiny_runs):
+def test_training_steps_log_the_pinned_cpu_kernels(tiny_run):
     from clippings_wf.cpu import _cpu_flags
 
-    results, _ = tiny_runs
+    results = tiny_run
     text = (results.parents[1] / "logs" / results.name / "warmup_vision.log").read_text()
     assert "threads, fp32; " in text
     if "avx2" in _cpu_flags():
         assert "torch kernels AVX2)" in text  # pinned by start_step_log, whatever the CPU could do
 
 
-def test_another_seed_changes_manifest_and_baseline_table(tiny_runs, tmp_path):
+def test_another_seed_changes_manifest_and_baseline_table(tiny_run, tmp_path):
     # Only the cheap targets: that another training seed changes the weights is shown in test_determinism.py.
     workdir = _copy_workflow(tmp_path / "seed7")
     targets = ["results/jp_firms/data/manifest.csv", "results/jp_firms/baselines/top1.csv"]
     # A config file, not --config: snakemake reads nested --config values as strings ('7').
     (workdir / "seed7.yaml").write_text("datasets:\n  jp_firms:\n    generate:\n      seed: 7\n")
     _snakemake(workdir, *targets, "--configfile", "config_tiny.yaml", "seed7.yaml")
-    first = tiny_runs[0]
+    first = tiny_run
     for relative in ("data/manifest.csv", "baselines/top1.csv"):
         assert (workdir / "results" / "jp_firms" / relative).read_bytes() != (first / relative).read_bytes()
 
 
-def test_report_builds(tiny_runs):
-    workdir = tiny_runs[0].parents[1]
+def test_report_builds(tiny_run):
+    workdir = tiny_run.parents[1]
     _snakemake(workdir, "--configfile", "config_tiny.yaml", "--report", "report.html")
     assert (workdir / "report.html").stat().st_size > 10_000
 

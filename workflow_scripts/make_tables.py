@@ -28,4 +28,5 @@ orientation = top1_intervals.orientation_table(
 )
 tables.write_table(orientation, Path(snakemake.output.orientation).with_suffix(""))
 tables.write_table(findings.findings_table(hits), Path(snakemake.output.findings).with_suffix(""))
+tables.write_table(findings.complementarity_table(hits), Path(snakemake.output.complementarity).with_suffix(""))
 plots.plot_main_results(table, Path(snakemake.output.figure).with_suffix(""))
