@@ -39,7 +39,10 @@ rule main_table:
             "results/{dataset}/tables/complementarity.csv",
             caption="../report/complementarity.rst",
             category="Results",
-            labels={"dataset": "{dataset}", "table": "vision and language right (csv)"},
+            labels={
+                "dataset": "{dataset}",
+                "table": "vision and language right (csv)",
+            },
         ),
         complementarity_md="results/{dataset}/tables/complementarity.md",
         complementarity_tex="results/{dataset}/tables/complementarity.tex",
