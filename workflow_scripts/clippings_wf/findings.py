@@ -101,9 +101,8 @@ def findings_table(hits: pd.DataFrame, ocr: str = "noisy", n_boot: int = interva
     return table
 
 
-# F5's pair: how often each supervised unimodal model is right where the other is wrong, on the same queries.
-COMPLEMENT_PAIR = ("sup_vision", "sup_language")
-COMPLEMENT_POOLED = "sup_multimodal"
+# F5's methods (from FINDINGS): how often each supervised unimodal model is right where the other is wrong.
+_, _, COMPLEMENT_POOLED, COMPLEMENT_PAIR = next(f for f in FINDINGS if f[0] == "F5")
 
 
 def complementarity_table(hits: pd.DataFrame) -> pd.DataFrame:
