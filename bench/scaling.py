@@ -52,7 +52,7 @@ COLUMNS = ["task", "method", "n", "n_queries", "measured_queries", "build_s", "t
 
 # ----------------------------------------------------------------------------------------------- data
 def embed_dim(architecture: str = DEFAULT_ARCHITECTURE) -> int:
-    config = REPO / "workflow_scripts" / "clippings_wf" / "model_configs" / f"{architecture}.json"
+    config = REPO / "workflow_scripts" / "clippings_wf" / "models" / "model_configs" / f"{architecture}.json"
     return int(json.loads(config.read_text())["embed_dim"])
 
 
@@ -107,7 +107,9 @@ def ocr_like_strings(n: int, seed: int = 0) -> tuple[list[str], list[str], np.nd
     writes them (legal forms, old character forms in queries) with character noise at the OCR error rates of the
     default run. The name vocabulary holds about 250,000 names: beyond that names repeat, which does not change
     the cost of matching."""
-    from clippings_wf import names, render, vocab_ja
+    from clippings_wf.data import names
+    from clippings_wf.data import render
+    from clippings_wf.data import vocab_ja
 
     rng = np.random.default_rng(seed)
     base = names.generate_base_names(min(n, 50_000), rng)
@@ -130,7 +132,7 @@ def ocr_like_strings(n: int, seed: int = 0) -> tuple[list[str], list[str], np.nd
 
 def make_crops(out_dir: Path, n_records: int, seed: int = 0):
     """Crops from the benchmark generator (references and queries, both orientations): records.csv + images/."""
-    from clippings_wf import benchmark
+    from clippings_wf.data import benchmark
 
     # a firm has 2.5 records on average (a reference, 1-3 queries for three in four firms)
     records = benchmark.generate_benchmark(out_dir, n_entities=n_records // 2 + 4, seed=seed)
@@ -147,19 +149,19 @@ def measure_exact(n: int, d: int, seed: int, max_queries: int, truth_path: str, 
     scaled by n / sample (search time is linear in the number of queries). Saves the sample's exact top-1."""
     import faiss
 
-    from clippings_wf import linking
+    from clippings_wf.linking import faiss_index
 
     faiss.omp_set_num_threads(threads)
     refs, queries, source = synthetic_embeddings(n, d, seed)
     sample = np.arange(n) if n <= max_queries else np.sort(
         np.random.default_rng(seed + 1).choice(n, max_queries, replace=False))
     start = time.perf_counter()
-    index = linking.build_index(refs, "flat", use_gpu=False)
+    index = faiss_index.build_index(refs, "flat", use_gpu=False)
     build_s = time.perf_counter() - start
     scores, ids = np.empty(len(sample), np.float32), np.empty(len(sample), np.int64)
     start = time.perf_counter()
     for lo, hi in tqdm(_chunks(len(sample), 2000), desc=f"exact search {n}", mininterval=5):
-        s, i = linking.search(index, queries[sample[lo:hi]], 1)
+        s, i = faiss_index.search(index, queries[sample[lo:hi]], 1)
         scores[lo:hi], ids[lo:hi] = s[:, 0], i[:, 0]
     measured_s = time.perf_counter() - start
     np.savez(truth_path, sample=sample, ids=ids, scores=scores)
@@ -195,14 +197,14 @@ def measure_approx(kind: str, n: int, d: int, seed: int, truth_path: str, target
     the exact-search sample from that full search."""
     import faiss
 
-    from clippings_wf import linking
+    from clippings_wf.linking import faiss_index
 
     faiss.omp_set_num_threads(threads)
     refs, queries, source = synthetic_embeddings(n, d, seed)
     truth = dict(np.load(truth_path))
     log.info("building %s over %d references (one FAISS call)", kind, n)
     start = time.perf_counter()
-    index = linking.build_index(refs, kind, use_gpu=False, **index_params)
+    index = faiss_index.build_index(refs, kind, use_gpu=False, **index_params)
     build_s = time.perf_counter() - start
     del refs
 
@@ -211,7 +213,7 @@ def measure_approx(kind: str, n: int, d: int, seed: int, truth_path: str, target
     knob = APPROX_GRID[kind][-1]
     for value in APPROX_GRID[kind]:
         _set_knob(index, kind, value)
-        s, i = linking.search(index, queries[tune["sample"]], 1)
+        s, i = faiss_index.search(index, queries[tune["sample"]], 1)
         recall = _recall(i[:, 0], s[:, 0], tune)
         log.info("%s n=%d %s=%d: tuning recall@1 %.4f", kind, n, APPROX_KNOB[kind], value, recall)
         if recall >= target + 0.005:
@@ -223,7 +225,7 @@ def measure_approx(kind: str, n: int, d: int, seed: int, truth_path: str, target
     scores, ids = np.empty(n, np.float32), np.empty(n, np.int64)
     start = time.perf_counter()
     for lo, hi in tqdm(_chunks(n, 20_000), desc=f"{kind} search {n}", mininterval=5):
-        s, i = linking.search(index, queries[lo:hi], 1)
+        s, i = faiss_index.search(index, queries[lo:hi], 1)
         scores[lo:hi], ids[lo:hi] = s[:, 0], i[:, 0]
     search_s = time.perf_counter() - start
     sample = truth["sample"]
@@ -258,7 +260,8 @@ def measure_embedding(model_path: str, crops_dir: str, n_records: int, batch_siz
     import pandas as pd
     import torch
 
-    from clippings_wf import embedding, modeling
+    from clippings_wf.models import embedding
+    from clippings_wf.models import modeling
 
     torch.set_num_threads(threads)
     device = torch.device("cpu")
@@ -286,15 +289,16 @@ def measure_embedding(model_path: str, crops_dir: str, n_records: int, batch_siz
 
 
 def measure_ocr(crops_dir: str, n_crops: int, workers: int, lang: str, lang_vertical: str) -> dict:
-    """The OCR step's clippings_wf.ocr.ocr_images with its process pool, on noisy crops; engine start-up counted."""
+    """The OCR step's clippings_wf.ocr.tesseract.ocr_images with its process pool, on noisy crops; engine start-up counted."""
     import pandas as pd
 
-    from clippings_wf import metrics, ocr
+    from clippings_wf.evaluation import metrics
+    from clippings_wf.ocr import tesseract
 
     records = pd.read_csv(Path(crops_dir) / "records.csv", dtype=str, keep_default_na=False).head(n_crops)
     items = [(Path(crops_dir) / p, v == "1") for p, v in zip(records["image_path"], records["vertical"])]
     start = time.perf_counter()
-    texts = ocr.ocr_images(items, lang, lang_vertical, workers=workers, desc="ocr")
+    texts = tesseract.ocr_images(items, lang, lang_vertical, workers=workers, desc="ocr")
     seconds = time.perf_counter() - start
     cer = metrics.character_error_rate(texts, records["text"].tolist())
     return dict(n=len(items), search_s=seconds, total_s=seconds, status="measured",
@@ -580,11 +584,11 @@ def run(args) -> None:
             "ratio about 27), like the default model's pooled embeddings (90 % of the variance in about 30 of 128 "
             "dimensions); isotropic random vectors would be harder for an index and unlike real embeddings. "
             "'top-1 = source' is how often a method's top-1 is the reference the query was made from.",
-            "- Strings: generator firm names (clippings_wf.names) with legal forms, and for queries the query "
-            "styles' legal-form variants and old character forms (clippings_wf.render), then character "
+            "- Strings: generator firm names (clippings_wf.data.names) with legal forms, and for queries the query "
+            "styles' legal-form variants and old character forms (clippings_wf.data.render), then character "
             f"substitutions, drops and insertions at the default run's Tesseract error rates (CER "
             f"{OCR_CER['reference']} for references, {OCR_CER['query']} for queries).",
-            f"- Crops: the benchmark generator (clippings_wf.benchmark), {max(args.embed_records, args.ocr_crops)}"
+            f"- Crops: the benchmark generator (clippings_wf.data.benchmark), {max(args.embed_records, args.ocr_crops)}"
             " records (references and queries, horizontal and vertical); OCR reads the degraded crops; the text "
             "tower reads the records' texts.",
         ],

@@ -45,8 +45,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
-from clippings_wf import atomic  # noqa: E402
-from clippings_wf.seeds import seeds_table, to_markdown  # noqa: E402
+from clippings_wf.runtime import atomic  # noqa: E402
+from clippings_wf.evaluation.seeds import seeds_table, to_markdown  # noqa: E402
 
 log = logging.getLogger("seed_repeats")
 

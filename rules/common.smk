@@ -5,10 +5,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config, validate_config
 from clippings_wf.languages import applicable_baselines, ocr_settings
-from clippings_wf.modeling import uses_recognizer
-from clippings_wf import recognizer
+from clippings_wf.models.modeling import uses_recognizer
+from clippings_wf.ocr import recognizer
 import open_clip
-from clippings_wf.manifest import OCR_CONDITIONS
+from clippings_wf.records import OCR_CONDITIONS
 
 # The schema (short messages naming each bad key, then its defaults filled in), then what it cannot express.
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")

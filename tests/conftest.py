@@ -9,7 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow_scripts"))
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-from clippings_wf.cpu import pin_cpu_kernels  # noqa: E402
+from clippings_wf.runtime.cpu import pin_cpu_kernels  # noqa: E402
 
 pin_cpu_kernels()  # in-process tests use the kernels the workflow's steps use
 

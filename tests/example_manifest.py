@@ -4,7 +4,7 @@ with labels and no OCR, as a researcher's own documents would come."""
 import shutil
 from pathlib import Path
 
-from clippings_wf.benchmark import generate_benchmark
+from clippings_wf.data.benchmark import generate_benchmark
 
 
 def write_example_manifest(out_dir: Path, n_entities: int = 40, seed: int = 0) -> Path:

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf.baselines import (
+from clippings_wf.baselines.matchers import (
     METHODS, baseline_similarity, baseline_top1, run_baselines, select_tfidf_ngram_range, tuned_options,
 )  # fmt: skip
-from clippings_wf.metrics import retrieval_top1
+from clippings_wf.evaluation.metrics import retrieval_top1
 
 REFS = ["東京電機株式会社", "東洋電気株式会社", "大阪紡績株式会社"]
 

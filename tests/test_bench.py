@@ -70,8 +70,8 @@ def test_quick_run_report_and_figure(quick_run):
 
 
 def test_embedding_throughput_of_a_model(tmp_path, scaling):
-    from clippings_wf.modeling import build_model, save_artifact
-    from clippings_wf.tokenizer import CharTokenizer
+    from clippings_wf.models.modeling import build_model, save_artifact
+    from clippings_wf.models.tokenizer import CharTokenizer
 
     assert scaling.make_crops(tmp_path / "crops", 6)["records"] >= 6
     texts = pd.read_csv(tmp_path / "crops" / "records.csv")["text"]

@@ -5,7 +5,7 @@ import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.metrics import adjusted_rand_score
 
-from clippings_wf import clustering
+from clippings_wf.evaluation import clustering
 
 
 def _planted(rng, n_clusters, size, d=16, spread=0.05):

@@ -20,15 +20,17 @@ def probe(seed: int, checkpoint_dir: str) -> str:
 
     import torch
 
-    from clippings_wf import determinism, modeling, training
-    from clippings_wf.tokenizer import CharTokenizer
+    from clippings_wf.runtime import determinism
+    from clippings_wf.models import modeling
+    from clippings_wf.training import stage
+    from clippings_wf.models.tokenizer import CharTokenizer
     from test_training import NAMES, RECIPE, _views_data
 
     torch.set_num_threads(2)
     determinism.make_deterministic(seed)
     bundle = modeling.load_bundle("clippings-linecnn-char", None, vocab=CharTokenizer.build(NAMES))
     bundle.model.visual.to(memory_format=torch.channels_last)
-    best, rows = training.train_stage(
+    best, rows = stage.train_stage(
         bundle, dict(RECIPE, epochs=2), _views_data(), None, Path(checkpoint_dir), seed=seed, batch_size=8,
         eval_batch_size=16, device="cpu",
     )  # fmt: skip
@@ -64,7 +66,7 @@ def test_another_seed_trains_other_weights(hashes):
 def test_deterministic_mode_is_on_after_make_deterministic():
     import torch
 
-    from clippings_wf import determinism
+    from clippings_wf.runtime import determinism
 
     before = torch.are_deterministic_algorithms_enabled()
     try:
@@ -77,7 +79,7 @@ def test_deterministic_mode_is_on_after_make_deterministic():
 
 
 PRINT_CAPABILITY = (
-    "import sys; sys.path.insert(0, {path!r}); from clippings_wf.cpu import pin_cpu_kernels; pin_cpu_kernels(); "
+    "import sys; sys.path.insert(0, {path!r}); from clippings_wf.runtime.cpu import pin_cpu_kernels; pin_cpu_kernels(); "
     "import torch; print(torch.backends.cpu.get_cpu_capability())"
 )
 
@@ -93,7 +95,7 @@ def _capability(**env_overrides) -> str:
 
 
 def test_cpu_kernels_are_pinned_to_avx2_unless_the_user_says_otherwise():
-    from clippings_wf.cpu import _cpu_flags
+    from clippings_wf.runtime.cpu import _cpu_flags
 
     if "avx2" not in _cpu_flags():
         pytest.skip("this CPU has no AVX2: nothing is pinned")
@@ -104,7 +106,7 @@ def test_cpu_kernels_are_pinned_to_avx2_unless_the_user_says_otherwise():
 def test_cpu_kernels_are_left_alone_without_avx2(monkeypatch):
     import platform
 
-    from clippings_wf.cpu import pin_cpu_kernels
+    from clippings_wf.runtime.cpu import pin_cpu_kernels
 
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
@@ -116,7 +118,7 @@ def test_cpu_kernels_are_left_alone_without_avx2(monkeypatch):
 
 
 STEP_THREADS = (
-    "import sys, types; sys.path.insert(0, {path!r}); from clippings_wf.logs import start_step_log; "
+    "import sys, types; sys.path.insert(0, {path!r}); from clippings_wf.runtime.logs import start_step_log; "
     "start_step_log(types.SimpleNamespace(log=[], threads=2, rule='probe')); "
     "import torch; print(torch.get_num_threads())"
 )

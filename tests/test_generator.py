@@ -4,9 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf import leakage, names, render, vocab_ja
-from clippings_wf.benchmark import RECORD_COLUMNS, generate_benchmark, read_records
-from clippings_wf.synthetic import VIEW_COLUMNS, generate_synthetic_views
+from clippings_wf.data import leakage
+from clippings_wf.data import names
+from clippings_wf.data import render
+from clippings_wf.data import vocab_ja
+from clippings_wf.data.benchmark import RECORD_COLUMNS, generate_benchmark, read_records
+from clippings_wf.data.synthetic import VIEW_COLUMNS, generate_synthetic_views
 
 SETTINGS = dict(n_entities=30, distractor_fraction=0.25, queries_per_entity=(1, 3),
                 split_fractions={"train": 0.6, "val": 0.2, "test": 0.2}, n_pool=10, vertical_fraction=0.3,

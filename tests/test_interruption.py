@@ -44,7 +44,7 @@ def _run(workdir, check=True):
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """The data, features and vocabulary once (kept mtimes: copies do not rerun them), then one uninterrupted
-    training."""
+    stage."""
     root = tmp_path_factory.mktemp("interrupt")
     base = _copy_workflow(root / "base")
     (base / "interrupt.yaml").write_text(CONFIG)
@@ -128,28 +128,28 @@ def test_checkpoint_of_other_inputs_is_not_resumed(tmp_path, caplog):
     """The resume fingerprint covers the starting weights and the data, not only the recipe."""
     import numpy as np
 
-    from clippings_wf import training
+    from clippings_wf.training import stage
     from test_training import RECIPE, _bundle, _views_data
 
     recipe = dict(RECIPE, epochs=1)
 
     def train(bundle, data):
-        return training.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8,
+        return stage.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8,
                                     eval_batch_size=16, device="cpu")  # fmt: skip
 
     def stop_after_checkpoint(obj, path):
         real_save(obj, path)
         raise KeyboardInterrupt
 
-    real_save = training._atomic_save
-    training._atomic_save = stop_after_checkpoint
+    real_save = stage._atomic_save
+    stage._atomic_save = stop_after_checkpoint
     try:
         with pytest.raises(KeyboardInterrupt):
             train(_bundle(), _views_data())
     finally:
-        training._atomic_save = real_save
+        stage._atomic_save = real_save
 
-    caplog.set_level("INFO", logger="clippings_wf.training")
+    caplog.set_level("INFO", logger="clippings_wf.training.stage")
     other_start = _bundle()
     with torch.no_grad():
         next(other_start.model.parameters()).add_(1.0)
@@ -162,7 +162,7 @@ def test_checkpoint_of_other_inputs_is_not_resumed(tmp_path, caplog):
 
 def test_interrupted_table_write_leaves_the_old_table(tmp_path, monkeypatch):
     """Tables are written to a temporary file and renamed: a writer killed halfway leaves no partial table."""
-    from clippings_wf import tables
+    from clippings_wf.reporting import tables
 
     stem = tmp_path / "tables" / "main_results"
     tables.write_table(pd.DataFrame({"method": ["a"], "top1_noisy": [0.5]}), stem)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from clippings_wf import intervals
+from clippings_wf.evaluation import intervals
 
 
 def _singletons(n):

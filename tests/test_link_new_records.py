@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from clippings_wf import matching, modeling
-from clippings_wf.benchmark import generate_benchmark
-from clippings_wf.manifest import ManifestError
-from clippings_wf.tokenizer import CharTokenizer
+from clippings_wf.linking import matching
+from clippings_wf.models import modeling
+from clippings_wf.data.benchmark import generate_benchmark
+from clippings_wf.records import ManifestError
+from clippings_wf.models.tokenizer import CharTokenizer
 
 from conftest import REPO
 

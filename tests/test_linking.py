@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from clippings_wf.linking import build_index, link_top1, search
+from clippings_wf.linking.faiss_index import build_index, link_top1, search
 
 
 def _unit(rng, n, d):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from clippings_wf.losses import clip_loss, supcon_loss
+from clippings_wf.models.losses import clip_loss, supcon_loss
 
 torch.set_num_threads(1)
 

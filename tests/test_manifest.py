@@ -9,9 +9,9 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from clippings_wf import leakage
+from clippings_wf.data import leakage
 from clippings_wf.config_checks import ConfigError, check_config
-from clippings_wf.manifest import (
+from clippings_wf.records import (
     OCR_CONDITIONS,
     ManifestError,
     check_manifest,
@@ -214,7 +214,7 @@ def test_a_users_modern_ocr_column_is_imported_like_the_others(example, tmp_path
 
 
 def test_import_splits_by_entity_seeded_and_records_match_the_generator_layout(example, tmp_path):
-    from clippings_wf.benchmark import RECORD_COLUMNS
+    from clippings_wf.data.benchmark import RECORD_COLUMNS
 
     path, frame = example
     records, _ = import_manifest(path, tmp_path / "a", {}, SPLIT, 256)
@@ -277,7 +277,7 @@ def test_parquet_manifest(example, tmp_path):
 
 
 def test_manifest_names_are_rendered_as_written_and_never_a_held_out_one():
-    from clippings_wf.synthetic import generate_synthetic_views
+    from clippings_wf.data.synthetic import generate_synthetic_views
 
     views = generate_synthetic_views(["株式会社東京電機", "大阪紡績(株)", ""], n_extra_names=0, views_per_name=2,
                                      forbidden_base_names=["大阪紡績(株)"], seed=0, literal_names=True)  # fmt: skip

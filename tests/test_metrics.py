@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf.metrics import character_error_rate, ocr_cer_table, retrieval_top1, top1_accuracy
+from clippings_wf.evaluation.metrics import character_error_rate, ocr_cer_table, retrieval_top1, top1_accuracy
 
 
 def test_cer_pools_edits_over_reference_length():

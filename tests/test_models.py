@@ -6,10 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from clippings_wf.images import augment_crops, load_crops, preprocess_line_crop, to_model_input
-from clippings_wf.modeling import (build_model, encode, load_artifact, load_bundle, pick_device, pooled_embedding,
+from clippings_wf.models.images import augment_crops, load_crops, preprocess_line_crop, to_model_input
+from clippings_wf.models.modeling import (build_model, encode, load_artifact, load_bundle, pick_device, pooled_embedding,
                                    save_artifact)
-from clippings_wf.tokenizer import CharTokenizer
+from clippings_wf.models.tokenizer import CharTokenizer
 
 torch.set_num_threads(1)
 ARCH = "clippings-linecnn-char"
@@ -161,7 +161,7 @@ def test_vit_b32_builtin_forward():
 
 
 def test_describe_device_says_where_a_step_ran():
-    from clippings_wf.modeling import describe_device
+    from clippings_wf.models.modeling import describe_device
 
     capability = torch.backends.cpu.get_cpu_capability()
     assert describe_device("cpu").startswith(f"cpu ({torch.get_num_threads()} threads, fp32; ")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf import nomatch
+from clippings_wf.evaluation import nomatch
 
 
 def _manifest(n_per_split=20, seed=0):
@@ -113,7 +113,7 @@ def test_evaluate_writes_a_row_per_method_and_curves():
 
 @pytest.mark.parametrize("conditions", [("noisy", "clean"), ("noisy", "clean", "modern")])
 def test_method_rows_table_orders_ocr_then_baselines_then_models(conditions):
-    from clippings_wf.tables import method_rows_table
+    from clippings_wf.reporting.tables import method_rows_table
 
     given = list(reversed(conditions))  # modern, clean, noisy: the table puts them in OCR_CONDITIONS order
     n = 3 * len(given)

@@ -4,7 +4,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from clippings_wf import feature_cache, modeling, recognizer, textline_tower
+from clippings_wf.models import feature_cache
+from clippings_wf.models import modeling
+from clippings_wf.ocr import recognizer
+from clippings_wf.models import textline_tower
 
 FONT = "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
 
@@ -99,19 +102,19 @@ def test_frozen_encoder_stays_fixed_and_finetuning_moves_it():
 
 def test_finetuning_path_trains_the_encoder_from_pixels_and_the_artifact_remembers(tmp_path):
     """The GPU path, a few steps on CPU: training_stage moves the encoder, and the saved model reads pixels."""
-    from clippings_wf import training
-    from clippings_wf.tokenizer import CharTokenizer
+    from clippings_wf.training import stage
+    from clippings_wf.models.tokenizer import CharTokenizer
 
     names = ["東京電機", "大阪鐵工", "日本毛織", "三菱重工"]
     bundle = modeling.load_bundle("clippings-textline-char", vocab=CharTokenizer.build(names))
     modeling.finetune_encoder(bundle)
     crops = bundle.load_crops([render(n, vertical=v) for n in names for v in (False, True)])
     assert crops.dtype == np.uint8 and crops.shape == (8, recognizer.HEIGHT, 320)
-    data = training.TrainingData(crops, [[n] for n in names for _ in range(2)], np.repeat(np.arange(4), 2))
+    data = stage.TrainingData(crops, [[n] for n in names for _ in range(2)], np.repeat(np.arange(4), 2))
     before = {k: v.detach().clone() for k, v in bundle.model.visual.trunk.encoder.named_parameters()}
     recipe = {"stage": "finetune", "objective": "views", "modality": "image", "data": "synthetic", "epochs": 1,
               "lr": 1e-3, "temperature": 0.1}
-    best, rows = training.train_stage(bundle, recipe, data, None, tmp_path / "ckpt", seed=0, batch_size=8,
+    best, rows = stage.train_stage(bundle, recipe, data, None, tmp_path / "ckpt", seed=0, batch_size=8,
                                       eval_batch_size=8, device="cpu")
     bundle.model.load_state_dict(best)
     after = dict(bundle.model.visual.trunk.encoder.named_parameters())

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf import baselines, linking, resources
+from clippings_wf.baselines import matchers
+from clippings_wf.linking import faiss_index
+from clippings_wf.reporting import resources
 
 
 def _benchmark(path, max_rss):
@@ -46,16 +48,16 @@ def _peak_bytes(function, *args, **kwargs):
 def test_baselines_in_query_chunks_equal_all_pairs_with_bounded_memory(method):
     rng = np.random.default_rng(0)
     queries, references = _names(rng, 2400), _names(rng, 1500)
-    full = baselines.baseline_similarity(method, queries[:600], references)
+    full = matchers.baseline_similarity(method, queries[:600], references)
     truth_best = full.argmax(1)
-    best, score = baselines.baseline_top1(method, queries[:600], references, chunk_size=50)  # 12 chunks
+    best, score = matchers.baseline_top1(method, queries[:600], references, chunk_size=50)  # 12 chunks
     np.testing.assert_array_equal(best, truth_best)
     np.testing.assert_array_equal(score, full[np.arange(600), truth_best])
 
     # Memory does not grow with the number of queries: 4x the queries, about the same peak (numpy and
     # scikit-learn allocations, traced), far below the 2400 x 1500 all-pairs matrix the chunks replace.
-    small = _peak_bytes(baselines.baseline_top1, method, queries[:600], references, chunk_size=50)
-    large = _peak_bytes(baselines.baseline_top1, method, queries, references, chunk_size=50)
+    small = _peak_bytes(matchers.baseline_top1, method, queries[:600], references, chunk_size=50)
+    large = _peak_bytes(matchers.baseline_top1, method, queries, references, chunk_size=50)
     assert large < 1.3 * small + 100_000, (small, large)
     assert large < 2400 * 1500 * 4 / 3, large
 
@@ -65,8 +67,8 @@ def test_faiss_search_in_query_chunks_equals_one_search():
     ref = rng.normal(size=(3000, 32)).astype(np.float32)
     ref /= np.linalg.norm(ref, axis=1, keepdims=True)
     queries = ref[rng.integers(0, 3000, 1000)] + 0.05 * rng.normal(size=(1000, 32)).astype(np.float32)
-    index = linking.build_index(ref)
-    whole_scores, whole_idx = linking.search(index, queries, k=3)
+    index = faiss_index.build_index(ref)
+    whole_scores, whole_idx = faiss_index.search(index, queries, k=3)
 
     calls = []
 
@@ -75,7 +77,7 @@ def test_faiss_search_in_query_chunks_equals_one_search():
             calls.append(len(q))
             return index.search(q, k)
 
-    scores, idx = linking.search(CountingIndex(), queries, k=3, chunk_size=128)
+    scores, idx = faiss_index.search(CountingIndex(), queries, k=3, chunk_size=128)
     assert calls == [128] * 7 + [104]  # never more than chunk_size queries at once
     np.testing.assert_array_equal(idx, whole_idx)
     np.testing.assert_allclose(scores, whole_scores, rtol=1e-6)

@@ -6,8 +6,9 @@ import os
 import pytest
 import torch
 
-from clippings_wf import modeling, training
-from clippings_wf.modeling import UnsafeCheckpointError
+from clippings_wf.models import modeling
+from clippings_wf.training import stage
+from clippings_wf.models.modeling import UnsafeCheckpointError
 from test_training import RECIPE, _bundle, _views_data
 
 
@@ -56,6 +57,6 @@ def test_malicious_resume_checkpoint_refused(tmp_path):
     path, marker = _malicious_checkpoint(tmp_path, {"epoch": 1})
     path.rename(checkpoints / "last.pt")
     with pytest.raises(UnsafeCheckpointError, match="last.pt"):
-        training.train_stage(_bundle(), dict(RECIPE, epochs=1), _views_data(), None, checkpoints, seed=0,
+        stage.train_stage(_bundle(), dict(RECIPE, epochs=1), _views_data(), None, checkpoints, seed=0,
                              batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
     assert not marker.exists()

@@ -3,7 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from clippings_wf.samplers import HardNegativeBatchSampler, class_centroids, mine_hard_negatives
+from clippings_wf.training.samplers import HardNegativeBatchSampler, class_centroids, mine_hard_negatives
 
 
 def _labels():

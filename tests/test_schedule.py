@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from clippings_wf import training
+from clippings_wf.training import stage
 
 from conftest import REPO
 from test_training import RECIPE, _bundle, _train, _views_data
@@ -16,8 +16,8 @@ from test_training import RECIPE, _bundle, _train, _views_data
 
 def test_lr_factor_warms_up_then_decays_to_zero_only_at_the_end():
     steps = 200
-    factors = [training.lr_factor(i / steps, 1 / steps) for i in range(steps)]
-    warmup = round(training.WARMUP_FRACTION * steps)
+    factors = [stage.lr_factor(i / steps, 1 / steps) for i in range(steps)]
+    warmup = round(stage.WARMUP_FRACTION * steps)
     assert factors[:warmup] == pytest.approx([(i + 1) / warmup for i in range(warmup)])
     assert factors[warmup] == 1.0
     assert all(a > b for a, b in zip(factors[warmup:], factors[warmup + 1 :]))
@@ -26,14 +26,14 @@ def test_lr_factor_warms_up_then_decays_to_zero_only_at_the_end():
 
 def test_parameter_groups_per_tower_without_decay_on_gains_biases_and_temperature():
     model = _bundle().model
-    optimizer = training.make_optimizer(model, dict(RECIPE, lr_vision=0.01, lr_text=0.002))
+    optimizer = stage.make_optimizer(model, dict(RECIPE, lr_vision=0.01, lr_text=0.002))
     group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     assert len(group_of) == len(list(model.parameters()))  # every parameter, once
     for name, p in model.named_parameters():
         group = group_of[id(p)]
         assert group["lr"] == (0.01 if name.startswith("visual.") else 0.002), name
         no_decay = p.ndim < 2 or "bias" in name or name == "logit_scale"
-        assert group["weight_decay"] == (0.0 if no_decay else training.WEIGHT_DECAY), name
+        assert group["weight_decay"] == (0.0 if no_decay else stage.WEIGHT_DECAY), name
     assert group_of[id(model.visual.trunk.features[0].weight)]["weight_decay"] == 0.05
 
 
@@ -52,9 +52,9 @@ def test_logit_scale_is_clamped_after_each_step(tmp_path):
     with torch.no_grad():
         bundle.model.logit_scale.fill_(10.0)
     views = _views_data()
-    data = training.TrainingData(views.crops, views.texts, None)
+    data = stage.TrainingData(views.crops, views.texts, None)
     recipe = dict(RECIPE, objective="clip", epochs=1)
-    training.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu")
+    stage.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu")
     assert float(bundle.model.logit_scale.detach()) <= math.log(100) + 1e-6
 
 

@@ -1,11 +1,11 @@
-"""Seed repeats (clippings_wf.seeds): mean, sample sd, min-max and n over seeds, by hand on made-up top-1 files."""
+"""Seed repeats (clippings_wf.evaluation.seeds): mean, sample sd, min-max and n over seeds, by hand on made-up top-1 files."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from clippings_wf.seeds import seeds_table, to_markdown
+from clippings_wf.evaluation.seeds import seeds_table, to_markdown
 
 # Top-1 on noisy OCR per seed; sup_unimodal_vision did not run in seed 2.
 TOP1 = {

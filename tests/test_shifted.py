@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 import yaml
 
-from clippings_wf import leakage, names, render, shifted, vocab_ja
-from clippings_wf.benchmark import generate_benchmark
+from clippings_wf.data import leakage
+from clippings_wf.data import names
+from clippings_wf.data import render
+from clippings_wf.data import shifted
+from clippings_wf.data import vocab_ja
+from clippings_wf.data.benchmark import generate_benchmark
 
 from conftest import REPO
 
@@ -102,8 +106,8 @@ def test_shifted_damage_keeps_size_and_differs_from_the_default():
 def test_shift_comparison_table_pairs_methods_and_reports_the_change():
     import pandas as pd
 
-    from clippings_wf.shift_comparison import shift_comparison_table
-    from clippings_wf.tables import to_markdown
+    from clippings_wf.evaluation.shift_comparison import shift_comparison_table
+    from clippings_wf.reporting.tables import to_markdown
 
     in_distribution = pd.DataFrame({"method": ["Levenshtein", "Sup multimodal"], "group": ["classical", "model"],
                                     "top1_noisy": [0.5, 0.9], "top1_noisy_low": [0.45, 0.88],

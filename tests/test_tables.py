@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf.tables import PAPER_NUMBERS, main_results_table, write_table
+from clippings_wf.reporting.tables import PAPER_NUMBERS, main_results_table, write_table
 
 
 def _rows():
@@ -87,7 +87,7 @@ def test_write_table_formats_deterministically(tmp_path):
 def test_plots_smoke(tmp_path, with_modern):
     from PIL import Image
 
-    from clippings_wf.plots import (
+    from clippings_wf.reporting.plots import (
         plot_embedding_map,
         plot_example_records,
         plot_main_results,
@@ -122,8 +122,8 @@ def test_plots_smoke(tmp_path, with_modern):
 
 @pytest.mark.parametrize("conditions", [("noisy", "clean"), ("noisy", "clean", "modern")])
 def test_nomatch_and_clustering_figures_draw_every_ocr_condition(tmp_path, conditions):
-    from clippings_wf.plots import plot_clustering, plot_nomatch_thresholds
-    from clippings_wf.tables import method_rows_table
+    from clippings_wf.reporting.plots import plot_clustering, plot_nomatch_thresholds
+    from clippings_wf.reporting.tables import method_rows_table
 
     methods = ["levenshtein", "sup_multimodal"]
     grid = np.linspace(0, 1, 5)
@@ -168,7 +168,7 @@ def _hits(rates, n=200, seed=0):
 
 
 def test_read_hits_takes_each_querys_entity_from_the_manifest(tmp_path):
-    from clippings_wf.top1_intervals import read_hits
+    from clippings_wf.evaluation.top1_intervals import read_hits
 
     pd.DataFrame({"method": "tfidf_char", "ocr": "noisy", "query_id": ["q1", "q2"], "pred_ref_id": "r",
                   "score": 0.5, "hit": [True, False]}).to_csv(tmp_path / "baselines.csv", index=False)  # fmt: skip
@@ -183,8 +183,8 @@ def test_read_hits_takes_each_querys_entity_from_the_manifest(tmp_path):
 
 
 def test_best_classical_ties_are_broken_alike_in_table_findings_and_seeds():
-    from clippings_wf.findings import best_classical, findings_table
-    from clippings_wf.seeds import finding_differences
+    from clippings_wf.evaluation.findings import best_classical, findings_table
+    from clippings_wf.evaluation.seeds import finding_differences
 
     # Char TF-IDF and Partial ratio tie on noisy OCR (0.60); the main table marks the first in its order.
     rows = _rows()
@@ -201,7 +201,7 @@ def test_best_classical_ties_are_broken_alike_in_table_findings_and_seeds():
 
 
 def test_main_table_intervals_and_paired_gains(tmp_path):
-    from clippings_wf.top1_intervals import add_top1_intervals
+    from clippings_wf.evaluation.top1_intervals import add_top1_intervals
 
     rows = _rows()
     hits = _hits({(r.method, r.ocr): r.top1 for r in rows.itertuples()})
@@ -230,7 +230,7 @@ def _manifest(vertical_queries):
 
 
 def test_orientation_split_counts_and_top1():
-    from clippings_wf.top1_intervals import orientation_table
+    from clippings_wf.evaluation.top1_intervals import orientation_table
 
     hits = _hits({("tfidf_char", "noisy"): 0.5, ("sup_multimodal", "noisy"): 0.7, ("sup_multimodal", "clean"): 0.9})
     vertical = set(range(0, 200, 4))  # 50 vertical, 150 horizontal
@@ -247,7 +247,7 @@ def test_orientation_split_counts_and_top1():
 
 
 def test_orientation_without_vertical_queries_is_written_with_a_note(tmp_path):
-    from clippings_wf.top1_intervals import orientation_table
+    from clippings_wf.evaluation.top1_intervals import orientation_table
 
     hits = _hits({("tfidf_char", "noisy"): 0.5})
     for manifest in (_manifest(set()), _manifest(set()).drop(columns="vertical")):
@@ -260,13 +260,13 @@ def test_orientation_without_vertical_queries_is_written_with_a_note(tmp_path):
 @pytest.mark.parametrize("low, high, expected", [(0.5, 3.0, "holds"), (-1.0, 2.0, "not shown"),
                                                  (0.0, 2.0, "not shown"), (-3.0, -0.2, "reversed")])  # fmt: skip
 def test_finding_verdict(low, high, expected):
-    from clippings_wf.findings import verdict
+    from clippings_wf.evaluation.findings import verdict
 
     assert verdict(low, high) == expected
 
 
 def test_findings_table_names_the_compared_method_and_skips_absent_ones():
-    from clippings_wf.findings import findings_table
+    from clippings_wf.evaluation.findings import findings_table
 
     hits = _hits({("levenshtein", "noisy"): 0.40, ("tfidf_char", "noisy"): 0.60, ("sup_multimodal", "noisy"): 0.90,
                   ("selfsup_multimodal", "noisy"): 0.60, ("sup_vision", "noisy"): 0.30,
@@ -285,7 +285,7 @@ def test_findings_table_names_the_compared_method_and_skips_absent_ones():
 
 
 def test_reference_comparison_by_interval_overlap_else_tolerance():
-    from clippings_wf.reference import compare_with_reference
+    from clippings_wf.evaluation.reference import compare_with_reference
 
     current = pd.DataFrame({"method": ["A", "B"], "top1_noisy": [0.70, 0.70], "top1_noisy_low": [0.66, 0.66],
                             "top1_noisy_high": [0.74, 0.74]})  # fmt: skip
@@ -301,7 +301,7 @@ def test_reference_comparison_by_interval_overlap_else_tolerance():
 
 
 def test_reference_comparison_counts_missing_rows_and_reads_renamed_ones():
-    from clippings_wf.reference import compare_with_reference
+    from clippings_wf.evaluation.reference import compare_with_reference
 
     current = pd.DataFrame({"method": ["A", "Sup vision, no image-OCR alignment", "New"],
                             "top1_noisy": [0.7, 0.4, 0.5]})  # fmt: skip
@@ -313,7 +313,7 @@ def test_reference_comparison_counts_missing_rows_and_reads_renamed_ones():
 
 
 def test_complementarity_counts_each_querys_pair_of_outcomes():
-    from clippings_wf.findings import complementarity_table
+    from clippings_wf.evaluation.findings import complementarity_table
 
     def hits(method, ocr, outcomes):
         return pd.DataFrame({"method": method, "ocr": ocr, "query_id": [f"q{i}" for i in range(len(outcomes))],

@@ -6,9 +6,11 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from clippings_wf import modeling, samplers, training
-from clippings_wf.images import preprocess_line_crop
-from clippings_wf.tokenizer import CharTokenizer
+from clippings_wf.models import modeling
+from clippings_wf.training import samplers
+from clippings_wf.training import stage
+from clippings_wf.models.images import preprocess_line_crop
+from clippings_wf.models.tokenizer import CharTokenizer
 
 FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 NAMES = ["東京電機", "東洋電気", "大阪紡績", "京都銀行", "横浜造船", "神戸製鉄", "名古屋商事", "札幌醸造"]
@@ -20,14 +22,14 @@ def _render(text: str, shift: int) -> np.ndarray:
     return preprocess_line_crop(img, 24, 256)
 
 
-def _views_data() -> training.TrainingData:
+def _views_data() -> stage.TrainingData:
     crops, texts, labels = [], [], []
     for label, name in enumerate(NAMES):
         for shift in (0, 3):
             crops.append(_render(name, shift))
             texts.append([name if shift == 0 else name[:-1]])
             labels.append(label)
-    return training.TrainingData(np.stack(crops), texts, np.asarray(labels))
+    return stage.TrainingData(np.stack(crops), texts, np.asarray(labels))
 
 
 def _bundle():
@@ -43,7 +45,7 @@ RECIPE = {"stage": "test", "objective": "supcon", "data": "synthetic", "w": 0.5,
 def _train(tmp_path, recipe=RECIPE):
     torch.set_num_threads(1)
     bundle = _bundle()
-    best, rows = training.train_stage(
+    best, rows = stage.train_stage(
         bundle, recipe, _views_data(), None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu"
     )
     return bundle, best, rows
@@ -61,7 +63,7 @@ def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
     _, uninterrupted, _ = _train(tmp_path / "a")
 
     saves = []
-    real_save = training._atomic_save
+    real_save = stage._atomic_save
 
     def save_then_die(obj, path):
         real_save(obj, path)
@@ -69,10 +71,10 @@ def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
         if obj["epoch"] == 1:
             raise KeyboardInterrupt  # as if killed right after the first epoch's checkpoint
 
-    monkeypatch.setattr(training, "_atomic_save", save_then_die)
+    monkeypatch.setattr(stage, "_atomic_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path / "b")
-    monkeypatch.setattr(training, "_atomic_save", real_save)
+    monkeypatch.setattr(stage, "_atomic_save", real_save)
     checkpoint = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert checkpoint["epoch"] == 1
 
@@ -113,13 +115,13 @@ def test_schedule_spans_the_batches_drawn_with_hard_negatives(tmp_path):
     assert all(a["step"] <= b["step"] for a, b in zip(rows, rows[1:]))
 
 
-def _eval_data(bundle) -> training.EvalData:
+def _eval_data(bundle) -> stage.EvalData:
     """The shifted renders as queries against the unshifted ones."""
     data = _views_data()
     order = np.argsort([shift for _ in NAMES for shift in (1, 0)], kind="stable")  # queries first
     n = len(NAMES)
     tokens = bundle.tokenize([data.texts[i][0] for i in order])
-    return training.EvalData(data.crops[order], tokens, np.arange(n), np.arange(n, 2 * n), data.labels[order])
+    return stage.EvalData(data.crops[order], tokens, np.arange(n), np.arange(n, 2 * n), data.labels[order])
 
 
 @pytest.mark.parametrize(
@@ -136,13 +138,13 @@ def test_every_objective_keeps_its_best_epoch_the_start_included(tmp_path, monke
     bundle = _bundle()
     start = {k: v.clone() for k, v in bundle.model.state_dict().items()}
     evaluated = iter(scores)
-    monkeypatch.setattr(training, "evaluate_top1", lambda *args: next(evaluated))
+    monkeypatch.setattr(stage, "evaluate_top1", lambda *args: next(evaluated))
     saved = {0: start}
-    real_save = training._atomic_save
-    monkeypatch.setattr(training, "_atomic_save", lambda obj, path: (saved.__setitem__(
+    real_save = stage._atomic_save
+    monkeypatch.setattr(stage, "_atomic_save", lambda obj, path: (saved.__setitem__(
         obj["epoch"], {k: v.clone() for k, v in obj["model"].items()}), real_save(obj, path)))  # fmt: skip
-    caplog.set_level("INFO", logger="clippings_wf.training")
-    best, rows = training.train_stage(bundle, recipe, _views_data(), _eval_data(bundle), tmp_path, seed=0,
+    caplog.set_level("INFO", logger="clippings_wf.training.stage")
+    best, rows = stage.train_stage(bundle, recipe, _views_data(), _eval_data(bundle), tmp_path, seed=0,
                                       batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
     assert [(r["epoch"], r["val_top1"]) for r in rows if r["loss"] is None] == list(enumerate(scores))
     assert rows[0]["step"] == 0
@@ -160,27 +162,27 @@ def test_resumed_stage_redraws_the_same_dropout_masks(tmp_path, monkeypatch):
     that generator's stream from the checkpoint, so it ends where an uninterrupted one does."""
     torch.set_num_threads(1)
     features = np.random.default_rng(0).normal(size=(16, 40, 120)).astype(np.float16)
-    data = training.TrainingData(features, [[n] for n in NAMES for _ in range(2)], np.repeat(np.arange(8), 2))
+    data = stage.TrainingData(features, [[n] for n in NAMES for _ in range(2)], np.repeat(np.arange(8), 2))
     recipe = {"stage": "test", "objective": "views", "modality": "image", "data": "synthetic", "epochs": 2,
               "lr": 0.003, "temperature": 0.1}  # fmt: skip
 
     def train(folder):
         torch.manual_seed(0)
         bundle = modeling.load_bundle("clippings-textline-char", vocab=CharTokenizer.build(NAMES))
-        return training.train_stage(bundle, recipe, data, None, folder, seed=0, batch_size=8, eval_batch_size=16,
+        return stage.train_stage(bundle, recipe, data, None, folder, seed=0, batch_size=8, eval_batch_size=16,
                                     device="cpu")[0]  # fmt: skip
 
     uninterrupted = train(tmp_path / "a")
-    real_save = training._atomic_save
+    real_save = stage._atomic_save
 
     def save_then_die(obj, path):
         real_save(obj, path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "_atomic_save", save_then_die)
+    monkeypatch.setattr(stage, "_atomic_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(tmp_path / "b")
-    monkeypatch.setattr(training, "_atomic_save", real_save)
+    monkeypatch.setattr(stage, "_atomic_save", real_save)
     torch.rand(1000)  # another process's generator state: only the checkpoint's may decide the masks
     resumed = train(tmp_path / "b")
     for key, value in uninterrupted.items():

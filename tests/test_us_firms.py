@@ -6,13 +6,18 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from clippings_wf import languages, leakage, names, ocr, render, vocab_en
-from clippings_wf.baselines import METHODS
-from clippings_wf.benchmark import generate_benchmark
+from clippings_wf import languages
+from clippings_wf.data import leakage
+from clippings_wf.data import names
+from clippings_wf.ocr import tesseract
+from clippings_wf.data import render
+from clippings_wf.data import vocab_en
+from clippings_wf.baselines.matchers import METHODS
+from clippings_wf.data.benchmark import generate_benchmark
 from clippings_wf.config_checks import ConfigError, check_config
-from clippings_wf.metrics import character_error_rate
-from clippings_wf.synthetic import generate_synthetic_views
-from clippings_wf.tables import main_results_table
+from clippings_wf.evaluation.metrics import character_error_rate
+from clippings_wf.data.synthetic import generate_synthetic_views
+from clippings_wf.reporting.tables import main_results_table
 
 from conftest import REPO
 
@@ -111,7 +116,7 @@ def test_tesseract_eng_reads_clean_english_crops():
     settings = languages.ocr_settings("en")
     assert settings == {"lang": "eng", "lang_vertical": "eng"}
     items = [(render.to_png(render.render_text(t, f, 32, False, 6)), False) for t, f in zip(texts, fonts)]
-    read = ocr.ocr_images(items, settings["lang"], settings["lang_vertical"], workers=1)
+    read = tesseract.ocr_images(items, settings["lang"], settings["lang_vertical"], workers=1)
     # The jpn model or a broken font path gives a CER near or above 0.5 here; eng reads these almost perfectly.
     assert character_error_rate(read, texts) < 0.1, read
     assert all("  " not in t and " " in t for t in read)
@@ -155,7 +160,7 @@ def test_contradictory_generator_and_unknown_dataset_architecture_are_refused():
 
 
 def test_english_architecture_reads_long_names_whole():
-    from clippings_wf import modeling
+    from clippings_wf.models import modeling
 
     name = "rhode island shipbuilding manufacturing, incorporated"  # 53 characters
     bundle = modeling.load_bundle("clippings-linecnn-char-en", vocab=sorted(set(name)))

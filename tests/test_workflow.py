@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clippings_wf.manifest import ocr_conditions
+from clippings_wf.records import ocr_conditions
 from conftest import BIN, DETERMINISTIC_OUTPUTS, REPO, SAME_SEED_COMPARED, assert_same_outputs, skipped_steps
 from conftest import copy_workflow as _copy_workflow
 from conftest import run_snakemake as _snakemake
@@ -141,7 +141,7 @@ def _kernels(logs: Path) -> str:
 
 
 def test_training_steps_log_the_pinned_cpu_kernels(tiny_run):
-    from clippings_wf.cpu import _cpu_flags
+    from clippings_wf.runtime.cpu import _cpu_flags
 
     results = tiny_run
     text = (results.parents[1] / "logs" / results.name / "warmup_vision.log").read_text()
@@ -230,7 +230,7 @@ def test_evaluation_only_dataset_trains_nothing(tmp_path):
 
 
 def test_tiny_run_evaluates_the_shifted_dataset_with_jp_firms_models(tiny_run):
-    from clippings_wf import shifted as shifted_generator
+    from clippings_wf.data import shifted as shifted_generator
 
     shifted = tiny_run.parent / "jp_firms_shifted"
     table = pd.read_csv(shifted / "tables" / "main_results.csv")

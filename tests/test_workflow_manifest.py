@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from clippings_wf import leakage
+from clippings_wf.data import leakage
 from example_manifest import write_example_manifest
 from test_workflow import _copy_workflow, _snakemake
 

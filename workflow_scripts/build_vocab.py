@@ -1,6 +1,6 @@
 """Snakemake step: the text tower's character vocabulary, from training OCR only (never validation or test)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,8 +8,8 @@ import logging
 
 import pandas as pd
 
-from clippings_wf.manifest import read_manifest
-from clippings_wf.tokenizer import CharTokenizer
+from clippings_wf.records import read_manifest
+from clippings_wf.models.tokenizer import CharTokenizer
 
 manifest = read_manifest(snakemake.input.manifest)
 views = pd.read_parquet(snakemake.input.views, columns=["ocr"])

@@ -1,7 +1,7 @@
 """Snakemake step: single-linkage clustering of the test records on each string baseline's similarity (row
 chunks, so memory stays chunk x records), the threshold tuned on validation records."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -10,8 +10,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from clippings_wf import baselines, clustering
-from clippings_wf.manifest import ocr_conditions, read_manifest
+from clippings_wf.baselines import matchers
+from clippings_wf.evaluation import clustering
+from clippings_wf.records import ocr_conditions, read_manifest
 
 log = logging.getLogger("cluster_baselines")
 manifest = read_manifest(snakemake.input.manifest)
@@ -22,7 +23,7 @@ parts = {split: clustering.clustering_records(manifest, split) for split in ("va
 
 def graph(method, texts, options):
     """kNN graph of the records under the baseline's similarity, fitted on these records' own texts."""
-    matcher = baselines.make_matcher(method, texts, workers=snakemake.threads, **options)
+    matcher = matchers.make_matcher(method, texts, workers=snakemake.threads, **options)
     return clustering.knn_graph_from_similarity(lambda i, j: matcher(texts[i:j]), len(texts), k)
 
 
@@ -34,7 +35,7 @@ for ocr in ocr_conditions(manifest):
     references = np.flatnonzero(role == "reference")
     for method in snakemake.params.methods:
         # TF-IDF n-grams chosen on the linking task's validation queries, as in the baselines
-        options = baselines.tuned_options(
+        options = matchers.tuned_options(
             method, texts, labels, val_queries, references, snakemake.params.tfidf_ngram_ranges, snakemake.threads
         )
         result, curve = clustering.tune_and_evaluate(

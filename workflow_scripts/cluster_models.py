@@ -1,7 +1,7 @@
 """Snakemake step: single-linkage clustering of the test records on each model row's pooled embedding, the
 threshold tuned on validation records; ARI and pairwise scores per model row and OCR condition."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clippings_wf import clustering, embedding
-from clippings_wf.manifest import ocr_conditions, read_manifest
+from clippings_wf.evaluation import clustering
+from clippings_wf.models import embedding
+from clippings_wf.records import ocr_conditions, read_manifest
 
 log = logging.getLogger("cluster_models")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")

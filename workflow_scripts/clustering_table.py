@@ -1,6 +1,6 @@
 """Snakemake step: the clustering table (ARI, pairwise precision / recall / F1 per method) and its figure."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf import plots, tables
+from clippings_wf.reporting import plots
+from clippings_wf.reporting import tables
 
 summary = pd.concat([pd.read_csv(snakemake.input.baselines), pd.read_csv(snakemake.input.models)])
 curves = pd.concat([pd.read_csv(snakemake.input.baseline_curves), pd.read_csv(snakemake.input.model_curves)])

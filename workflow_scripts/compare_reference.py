@@ -1,6 +1,6 @@
 """Snakemake step: this run's main table against the committed reference copy of the default run."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf.reference import compare_with_reference
+from clippings_wf.evaluation.reference import compare_with_reference
 
 reference = Path(snakemake.params.reference)
 current = pd.read_csv(snakemake.input.table)

@@ -1,6 +1,6 @@
 """Snakemake step: embed the evaluation records (validation and test queries, all references) with one model."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clippings_wf import determinism, embedding, feature_cache, modeling
-from clippings_wf.atomic import atomic_path
-from clippings_wf.manifest import read_manifest
-from clippings_wf.metrics import ocr_condition_name
+from clippings_wf.runtime import determinism
+from clippings_wf.models import embedding
+from clippings_wf.models import feature_cache
+from clippings_wf.models import modeling
+from clippings_wf.runtime.atomic import atomic_path
+from clippings_wf.records import read_manifest
+from clippings_wf.evaluation.metrics import ocr_condition_name
 
 log = logging.getLogger("embed_records")
 device = modeling.pick_device(snakemake.params.device)

@@ -1,14 +1,14 @@
 """Snakemake step: render the generated benchmark (records.csv, images/, clean_images/)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from clippings_wf.benchmark import generate_benchmark  # noqa: E402
-from clippings_wf.leakage import check_no_leakage  # noqa: E402
+from clippings_wf.data.benchmark import generate_benchmark  # noqa: E402
+from clippings_wf.data.leakage import check_no_leakage  # noqa: E402
 
 settings = dict(snakemake.params.generate)  # noqa: F821
 records = generate_benchmark(

@@ -1,13 +1,13 @@
 """Snakemake step: your own manifest -> records.csv (every image decoded) and the data summary."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from clippings_wf.manifest import import_manifest  # noqa: E402
+from clippings_wf.records import import_manifest  # noqa: E402
 
 settings = dict(snakemake.params.settings)  # noqa: F821
 records, summary = import_manifest(

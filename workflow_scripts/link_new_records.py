@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clippings_wf.manifest import ManifestError  # noqa: E402
+from clippings_wf.records import ManifestError  # noqa: E402
 
 log = logging.getLogger("link_new_records")
 
@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     import torch
 
-    from clippings_wf import matching, modeling
+    from clippings_wf.linking import matching
+    from clippings_wf.models import modeling
 
     threshold = args.threshold
     if args.thresholds is not None:

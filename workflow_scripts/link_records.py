@@ -1,6 +1,6 @@
 """Snakemake step: FAISS nearest-reference linking for every model row and OCR condition; top-1 accuracy."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -11,9 +11,9 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from clippings_wf import embedding
-from clippings_wf.atomic import atomic_path
-from clippings_wf.manifest import ocr_conditions, read_manifest
+from clippings_wf.models import embedding
+from clippings_wf.runtime.atomic import atomic_path
+from clippings_wf.records import ocr_conditions, read_manifest
 
 log = logging.getLogger("link_records")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")

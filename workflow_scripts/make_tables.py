@@ -1,6 +1,6 @@
 """Snakemake step: the paper's main table (CSV, Markdown, LaTeX) and its bar chart."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf import findings, plots, tables, top1_intervals
-from clippings_wf.manifest import read_manifest
+from clippings_wf.evaluation import findings
+from clippings_wf.reporting import plots
+from clippings_wf.reporting import tables
+from clippings_wf.evaluation import top1_intervals
+from clippings_wf.records import read_manifest
 
 baselines = pd.read_csv(snakemake.input.baselines).assign(group="classical")
 models = pd.read_csv(snakemake.input.models).assign(group="model")

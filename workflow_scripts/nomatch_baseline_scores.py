@@ -1,7 +1,7 @@
 """Snakemake step: top-1 similarity of every val/test query against the references minus the held-out entities,
 for every string baseline and OCR condition (each baseline's own similarity)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -10,8 +10,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from clippings_wf import baselines, nomatch
-from clippings_wf.manifest import ocr_conditions, read_manifest
+from clippings_wf.baselines import matchers
+from clippings_wf.evaluation import nomatch
+from clippings_wf.records import ocr_conditions, read_manifest
 
 log = logging.getLogger("nomatch_baseline_scores")
 manifest = read_manifest(snakemake.input.manifest)
@@ -25,12 +26,12 @@ for ocr in ocr_conditions(manifest):
     texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
     for method in snakemake.params.methods:
         # TF-IDF n-grams chosen on validation queries that have a reference, as in linking
-        options = baselines.tuned_options(
+        options = matchers.tuned_options(
             method, texts, entities, val_matched, val_references, snakemake.params.tfidf_ngram_ranges, snakemake.threads
         )
 
         def top1(queries, references):
-            return baselines.baseline_top1(method, texts[queries], texts[references], workers=snakemake.threads,
+            return matchers.baseline_top1(method, texts[queries], texts[references], workers=snakemake.threads,
                                            **options)  # fmt: skip
 
         frames.append(nomatch.query_scores(manifest, holdout, top1).assign(method=method, ocr=ocr, group="classical"))

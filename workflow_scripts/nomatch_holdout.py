@@ -1,13 +1,13 @@
 """Snakemake step: choose the no-match entities of the evaluation (held-out references and natural no-matches)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
 import logging
 
-from clippings_wf.manifest import read_manifest
-from clippings_wf.nomatch import nomatch_holdout
+from clippings_wf.records import read_manifest
+from clippings_wf.evaluation.nomatch import nomatch_holdout
 
 log = logging.getLogger("nomatch_holdout")
 holdout = nomatch_holdout(

@@ -1,7 +1,7 @@
 """Snakemake step: top-1 similarity of every val/test query against the references minus the held-out entities,
 for every model row and OCR condition (FAISS on the pooled embedding)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clippings_wf import embedding, linking, nomatch
-from clippings_wf.manifest import ocr_conditions, read_manifest
+from clippings_wf.models import embedding
+from clippings_wf.linking import faiss_index
+from clippings_wf.evaluation import nomatch
+from clippings_wf.records import ocr_conditions, read_manifest
 
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
 holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
@@ -27,8 +29,8 @@ for row in snakemake.params.rows:
         emb = embedding.pooled(data["image"], data[f"text_{ocr}"], row["w"])
 
         def top1(queries, references):
-            index = linking.build_index(emb[references], kind=settings["index"], **index_params)
-            scores, best = linking.search(index, emb[queries], 1)
+            index = faiss_index.build_index(emb[references], kind=settings["index"], **index_params)
+            scores, best = faiss_index.search(index, emb[queries], 1)
             return best[:, 0], scores[:, 0]
 
         scores = nomatch.query_scores(records, holdout, top1)

@@ -1,6 +1,6 @@
 """Snakemake step: tune each method's no-match threshold on val, report on test; thresholds, table, figure."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf import intervals, nomatch, plots, tables
+from clippings_wf.evaluation import intervals
+from clippings_wf.evaluation import nomatch
+from clippings_wf.reporting import plots
+from clippings_wf.reporting import tables
 
 scores = pd.concat([pd.read_csv(path, dtype={"entity_id": str})
                     for path in (snakemake.input.baselines, snakemake.input.models)])  # fmt: skip

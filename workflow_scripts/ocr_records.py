@@ -4,7 +4,7 @@ A manifest dataset may give its OCR texts (then Tesseract is not run for that co
 images (then the clean condition repeats the noisy OCR); its ground-truth ``text`` may be empty (CER is then NaN).
 """
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
@@ -14,10 +14,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from clippings_wf.benchmark import read_records  # noqa: E402
-from clippings_wf.manifest import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
-from clippings_wf.metrics import character_error_rate  # noqa: E402
-from clippings_wf.ocr import ocr_images  # noqa: E402
+from clippings_wf.data.benchmark import read_records  # noqa: E402
+from clippings_wf.records import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
+from clippings_wf.evaluation.metrics import character_error_rate  # noqa: E402
+from clippings_wf.ocr.tesseract import ocr_images  # noqa: E402
 
 settings = dict(snakemake.params.ocr)  # noqa: F821
 records_path = Path(snakemake.input.records)  # noqa: F821

@@ -1,13 +1,13 @@
 """Snakemake step: a figure of example records (crops beside their ground truth and every OCR text)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
 from pathlib import Path
 
-from clippings_wf import plots
-from clippings_wf.manifest import read_manifest
+from clippings_wf.reporting import plots
+from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
 plots.plot_example_records(

@@ -1,6 +1,6 @@
 """Snakemake step: a retrieval gallery and a 2-D map of test embeddings (supervised multimodal model)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clippings_wf import embedding, linking, plots
-from clippings_wf.manifest import read_manifest
+from clippings_wf.models import embedding
+from clippings_wf.linking import faiss_index
+from clippings_wf.reporting import plots
+from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)
@@ -22,7 +24,7 @@ queries, references = embedding.evaluation_indices(rows, "test")
 # A fixed sample of test queries, with their top-3 references.
 rng = np.random.default_rng(0)
 shown = np.sort(rng.permutation(queries)[: int(snakemake.params.gallery_queries)])
-scores, found = linking.search(linking.build_index(emb[references]), emb[shown], 3)
+scores, found = faiss_index.search(faiss_index.build_index(emb[references]), emb[shown], 3)
 plots.plot_retrieval_gallery(
     rows,
     manifest_path.parent,

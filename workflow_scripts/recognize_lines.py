@@ -1,7 +1,7 @@
 """Snakemake step: the PP-OCR recognizer over every record crop (or every synthetic view), one pass each ->
-its text (the modern OCR condition) and its frozen sequence features, in one .npz (clippings_wf.feature_cache)."""
+its text (the modern OCR condition) and its frozen sequence features, in one .npz (clippings_wf.models.feature_cache)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
@@ -10,8 +10,9 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from clippings_wf import feature_cache, recognizer  # noqa: E402
-from clippings_wf.benchmark import read_records  # noqa: E402
+from clippings_wf.models import feature_cache
+from clippings_wf.ocr import recognizer  # noqa: E402
+from clippings_wf.data.benchmark import read_records  # noqa: E402
 
 width = int(snakemake.params.width)  # noqa: F821
 if "views" in snakemake.input.keys():  # noqa: F821

@@ -1,12 +1,13 @@
 """Snakemake step: peak memory of every benchmarked job of this run against its rule's declared mem_mb."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
 import logging  # noqa: E402
 
-from clippings_wf import atomic, resources  # noqa: E402
+from clippings_wf.runtime import atomic
+from clippings_wf.reporting import resources  # noqa: E402
 
 table = resources.memory_table(snakemake.params.benchmarks, snakemake.params.declared)  # noqa: F821
 over = table[~table["within"]]

@@ -1,14 +1,13 @@
 """Snakemake step: string-matching baselines (top-1 per method and OCR condition, plus per-query predictions)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
-import pandas as pd  # noqa: E402
 
-from clippings_wf.atomic import atomic_path  # noqa: E402
-from clippings_wf.baselines import run_baselines  # noqa: E402
-from clippings_wf.manifest import read_manifest  # noqa: E402
+from clippings_wf.runtime.atomic import atomic_path  # noqa: E402
+from clippings_wf.baselines.matchers import run_baselines  # noqa: E402
+from clippings_wf.records import read_manifest  # noqa: E402
 
 manifest = read_manifest(snakemake.input.manifest)  # noqa: F821
 summary, predictions = run_baselines(

@@ -3,7 +3,7 @@
 The benchmark runs as its own process: it spawns a fresh process per measurement, which needs a real script
 file (Snakemake's copy of a step script is not one)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 

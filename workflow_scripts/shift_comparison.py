@@ -1,6 +1,6 @@
 """Snakemake step: an evaluation-only dataset's top-1 beside its models' own dataset's (CSV, Markdown, LaTeX)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf import tables
-from clippings_wf.shift_comparison import shift_comparison_table
+from clippings_wf.reporting import tables
+from clippings_wf.evaluation.shift_comparison import shift_comparison_table
 
 table = shift_comparison_table(
     pd.read_csv(snakemake.input.in_distribution),

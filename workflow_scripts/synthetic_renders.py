@@ -1,14 +1,14 @@
 """Snakemake step: synthetic views of training-split and newly generated names, each OCR'd (views.parquet)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
 import logging  # noqa: E402
 
-from clippings_wf.benchmark import read_records  # noqa: E402
-from clippings_wf.leakage import check_no_leakage  # noqa: E402
-from clippings_wf.synthetic import generate_synthetic_views  # noqa: E402
+from clippings_wf.data.benchmark import read_records  # noqa: E402
+from clippings_wf.data.leakage import check_no_leakage  # noqa: E402
+from clippings_wf.data.synthetic import generate_synthetic_views  # noqa: E402
 
 settings = dict(snakemake.params.synthetic)  # noqa: F821
 ocr_settings = dict(snakemake.params.ocr)  # noqa: F821

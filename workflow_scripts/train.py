@@ -1,6 +1,6 @@
 """Snakemake step: one training stage (warm-up, self-supervised alignment or SupCon fine-tuning)."""
 
-from clippings_wf.logs import start_step_log
+from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
@@ -11,9 +11,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clippings_wf import determinism, embedding, feature_cache, leakage, modeling, training
-from clippings_wf.atomic import atomic_path
-from clippings_wf.manifest import read_manifest
+from clippings_wf.runtime import determinism
+from clippings_wf.models import embedding
+from clippings_wf.models import feature_cache
+from clippings_wf.data import leakage
+from clippings_wf.models import modeling
+from clippings_wf.training import stage
+from clippings_wf.runtime.atomic import atomic_path
+from clippings_wf.records import read_manifest
 
 log = logging.getLogger("train")
 recipe = dict(snakemake.params.stage)
@@ -44,17 +49,17 @@ if "features_records" in snakemake.input.keys():  # a frozen recognizer tower re
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 
-data = training.load_training_data(
+data = stage.load_training_data(
     bundle, recipe["data"], manifest, manifest_path.parent, views, workers=snakemake.threads
 )
-eval_data = training.load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
+eval_data = stage.load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
 log.info("%d training records, %s classes", len(data.crops), "no" if data.labels is None else len(set(data.labels)))
 
 # Per-epoch checkpoints live outside the rule's declared outputs, so Snakemake keeps them when an interrupted
 # job is rerun: results/<dataset>/checkpoints/<stage>/ (removed once the stage has finished).
 stage_dir = Path(snakemake.output.model).parent
 checkpoint_dir = stage_dir.parents[1] / "checkpoints" / stage_dir.name
-best_state, rows = training.train_stage(
+best_state, rows = stage.train_stage(
     bundle,
     recipe,
     data,
@@ -66,7 +71,7 @@ best_state, rows = training.train_stage(
     device=device,
 )
 bundle.model.load_state_dict(best_state)
-metrics = training.metrics_frame(rows)
+metrics = stage.metrics_frame(rows)
 val = metrics["val_top1"].dropna()
 modeling.save_artifact(
     snakemake.output.model,
@@ -75,7 +80,7 @@ modeling.save_artifact(
     vocab=bundle.tokenizer,
     extra={
         "stage": recipe["stage"],
-        "w": training.stage_weight(recipe),
+        "w": stage.stage_weight(recipe),
         "val_top1": float(val.max()) if len(val) else -1.0,
         "encoder_finetuned": bundle.input_kind == "recognizer_pixels",
     },

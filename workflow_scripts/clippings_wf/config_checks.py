@@ -6,10 +6,10 @@ import difflib
 import importlib.util
 from pathlib import Path
 
-from . import ocr
-from .languages import OCR_MODELS, ocr_settings
+from clippings_wf.ocr import tesseract
+from clippings_wf.languages import OCR_MODELS, ocr_settings
 
-OUR_MODEL_CONFIGS = Path(__file__).parent / "model_configs"
+OUR_MODEL_CONFIGS = Path(__file__).parent / "models" / "model_configs"
 
 
 class ConfigError(ValueError):
@@ -72,12 +72,12 @@ def known_architectures() -> list[str]:
 
 
 def installed_ocr_languages() -> list[str]:
-    return sorted(p.name.removesuffix(".traineddata") for p in Path(ocr.tessdata_dir()).glob("*.traineddata"))
+    return sorted(p.name.removesuffix(".traineddata") for p in Path(tesseract.tessdata_dir()).glob("*.traineddata"))
 
 
 def manifest_problems(name: str, dataset: dict) -> list[str]:
     """A manifest dataset's file, checked before any job runs (images: header only, see README)."""
-    from .manifest import ManifestError, check_manifest
+    from clippings_wf.records import ManifestError, check_manifest
 
     problems = []
     split = dataset.get("split", {})
@@ -118,7 +118,7 @@ def models_from_problems(datasets: dict) -> list[str]:
 
 def finetune_problems(config: dict) -> list[str]:
     """finetune_encoder trains the recognizer's encoder: refused for a dataset whose tower has none."""
-    from .modeling import uses_recognizer
+    from clippings_wf.models.modeling import uses_recognizer
 
     problems = []
     for name, dataset in config["datasets"].items():

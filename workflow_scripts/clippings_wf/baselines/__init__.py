@@ -1,0 +1,1 @@
+"""Classical string matching of the OCR text (rapidfuzz scorers, stroke n-grams, TF-IDF)."""

@@ -1,0 +1,1 @@
+"""Records: the generated benchmarks, synthetic renders, name vocabularies, leakage checks, user manifests."""

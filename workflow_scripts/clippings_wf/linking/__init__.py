@@ -1,0 +1,1 @@
+"""Nearest-neighbour retrieval (FAISS) and matching a user's records against references."""

@@ -1,0 +1,1 @@
+"""Encoders and what feeds them: architectures, tokenizer, image preprocessing, losses, saved artifacts."""

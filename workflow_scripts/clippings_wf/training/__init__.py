@@ -1,0 +1,1 @@
+"""The training stages: data, samplers, optimisation schedule, checkpoints."""
