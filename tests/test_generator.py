@@ -8,7 +8,8 @@ from clippings_wf.data import leakage
 from clippings_wf.data import names
 from clippings_wf.data import render
 from clippings_wf.data import vocab_ja
-from clippings_wf.data.benchmark import RECORD_COLUMNS, generate_benchmark, read_records
+from clippings_wf.data.benchmark import generate_benchmark
+from clippings_wf.records import RECORD_COLUMNS, read_records
 from clippings_wf.data.synthetic import VIEW_COLUMNS, generate_synthetic_views
 
 SETTINGS = dict(n_entities=30, distractor_fraction=0.25, queries_per_entity=(1, 3),

@@ -11,7 +11,7 @@ import torch
 from clippings_wf.linking import matching
 from clippings_wf.models import modeling
 from clippings_wf.data.benchmark import generate_benchmark
-from clippings_wf.records import ManifestError
+from clippings_wf.data.user_manifest import ManifestError
 from clippings_wf.models.tokenizer import CharTokenizer
 
 from conftest import REPO

@@ -11,15 +11,9 @@ from snakemake.utils import validate
 
 from clippings_wf.data import leakage
 from clippings_wf.config_checks import ConfigError, check_config
-from clippings_wf.records import (
-    OCR_CONDITIONS,
-    ManifestError,
-    check_manifest,
-    fill_entity_names,
-    import_manifest,
-    ocr_conditions,
-    seeded_entity_split,
-)
+from clippings_wf.data.import_manifest import import_manifest, seeded_entity_split
+from clippings_wf.data.user_manifest import ManifestError, check_manifest
+from clippings_wf.records import OCR_CONDITIONS, fill_entity_names, ocr_conditions
 from example_manifest import write_example_manifest
 
 from conftest import REPO
@@ -214,7 +208,7 @@ def test_a_users_modern_ocr_column_is_imported_like_the_others(example, tmp_path
 
 
 def test_import_splits_by_entity_seeded_and_records_match_the_generator_layout(example, tmp_path):
-    from clippings_wf.data.benchmark import RECORD_COLUMNS
+    from clippings_wf.records import RECORD_COLUMNS
 
     path, frame = example
     records, _ = import_manifest(path, tmp_path / "a", {}, SPLIT, 256)

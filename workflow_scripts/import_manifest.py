@@ -7,7 +7,7 @@ start_step_log(snakemake)  # noqa: F821
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from clippings_wf.records import import_manifest  # noqa: E402
+from clippings_wf.data.import_manifest import import_manifest  # noqa: E402
 
 settings = dict(snakemake.params.settings)  # noqa: F821
 records, summary = import_manifest(

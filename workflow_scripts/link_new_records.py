@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clippings_wf.records import ManifestError  # noqa: E402
+from clippings_wf.data.user_manifest import ManifestError  # noqa: E402
 
 log = logging.getLogger("link_new_records")
 

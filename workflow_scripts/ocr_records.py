@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from clippings_wf.data.benchmark import read_records  # noqa: E402
+from clippings_wf.records import read_records  # noqa: E402
 from clippings_wf.records import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
 from clippings_wf.evaluation.metrics import character_error_rate  # noqa: E402
 from clippings_wf.ocr.tesseract import ocr_images  # noqa: E402

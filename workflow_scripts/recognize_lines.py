@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 
 from clippings_wf.models import feature_cache
 from clippings_wf.ocr import recognizer  # noqa: E402
-from clippings_wf.data.benchmark import read_records  # noqa: E402
+from clippings_wf.records import read_records  # noqa: E402
 
 width = int(snakemake.params.width)  # noqa: F821
 if "views" in snakemake.input.keys():  # noqa: F821

@@ -6,7 +6,7 @@ start_step_log(snakemake)  # noqa: F821
 
 import logging  # noqa: E402
 
-from clippings_wf.data.benchmark import read_records  # noqa: E402
+from clippings_wf.records import read_records  # noqa: E402
 from clippings_wf.data.leakage import check_no_leakage  # noqa: E402
 from clippings_wf.data.synthetic import generate_synthetic_views  # noqa: E402
 

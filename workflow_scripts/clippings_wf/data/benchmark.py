@@ -7,9 +7,8 @@ import pandas as pd
 
 from clippings_wf.data import names
 from clippings_wf.data import render
+from clippings_wf.records import RECORD_COLUMNS
 
-RECORD_COLUMNS = ["record_id", "image_path", "entity_id", "role", "split", "text", "base_name", "vertical", "font",
-                  "clean_image_path"]
 
 
 def assign_splits(n, split_fractions, rng):
@@ -73,12 +72,4 @@ def generate_benchmark(out_dir, n_entities, distractor_fraction=0.25, queries_pe
         add(rng, base_name, style, "", "unlabeled", "pool")
     records = pd.DataFrame(rows, columns=RECORD_COLUMNS)
     records.to_csv(out_dir / "records.csv", index=False)
-    return records
-
-
-def read_records(path):
-    """Read records.csv / manifest.csv keeping ids and texts as strings (empty entity_id stays "")."""
-    records = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "vertical" in records:
-        records["vertical"] = records["vertical"].replace("", "0").astype(int)
     return records

@@ -16,7 +16,8 @@ import pandas as pd
 from clippings_wf.models import embedding
 from clippings_wf.linking import faiss_index
 from clippings_wf.ocr import tesseract
-from clippings_wf.records import ManifestError, cap_ocr_texts, check_manifest
+from clippings_wf.data.user_manifest import ManifestError, check_manifest
+from clippings_wf.records import cap_ocr_texts
 
 log = logging.getLogger(__name__)
 

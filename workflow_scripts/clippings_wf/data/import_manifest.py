@@ -1,0 +1,109 @@
+"""A user's manifest -> the workflow's records.csv: checked (every pixel decoded), split by entity where it gives
+no split, OCR columns capped, the summary of what was imported."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clippings_wf.data.benchmark import assign_splits
+from clippings_wf.data.names import normalize_base_name
+from clippings_wf.data.user_manifest import ManifestError, check_manifest, resolve_path
+from clippings_wf.records import RECORD_COLUMNS, SPLITS, cap_ocr_texts
+
+log = logging.getLogger(__name__)
+
+
+def seeded_entity_split(frame: pd.DataFrame, fractions: dict, seed: int) -> pd.Series:
+    """Split labels by entity (the generator's assign_splits), seeded; unlabeled rows go to the pool.
+
+    Entities sharing a ``name`` are split together, so one name never sits on both sides of the leakage check.
+    """
+    labelled = frame["role"] != "unlabeled"
+    entities = frame.loc[labelled, "entity_id"]
+    if "name" in frame:
+        names = frame.loc[labelled, "name"]
+        group = [f"name:{normalize_base_name(n)}" if n else f"id:{e}" for e, n in zip(entities, names)]
+        group = pd.Series(group, index=entities.index)
+        # every row of an entity takes its entity's first non-empty group (the name is given once or on all rows)
+        group = entities.map(group.groupby(entities).agg(lambda g: sorted(g)[0]))
+    else:
+        group = "id:" + entities
+    keys = sorted(set(group))
+    fractions = {k: float(fractions[k]) for k in SPLITS}
+    split_of = dict(zip(keys, assign_splits(len(keys), fractions, np.random.default_rng(seed))))
+    out = pd.Series("pool", index=frame.index, dtype=object)
+    out[labelled] = group.map(split_of)
+    return out
+
+
+def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_ocr_chars: int,
+                    labelled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A user's manifest -> the workflow's records (records.RECORD_COLUMNS + given OCR) and a data summary.
+
+    Decodes every image (the parse-time check only read headers) and fails naming the record. Image paths
+    become absolute; ``vertical`` is 1 for a crop taller than wide (read turned, like the generator's).
+    """
+    ocr_columns = dict(ocr_columns or {})
+    checked = check_manifest(path, ocr_columns, labelled=labelled, images="decode", max_ocr_chars=max_ocr_chars)
+    frame = checked.frame
+    summary = dict(checked.summary)
+    if labelled and "split" not in frame:
+        frame["split"] = seeded_entity_split(frame, split, int(split.get("seed", 0)))
+        summary["split"] = f"seeded (seed {int(split.get('seed', 0))})"
+    else:
+        summary["split"] = "given"
+    unlabeled = frame["role"] == "unlabeled"
+    records = pd.DataFrame(
+        {
+            "record_id": frame["record_id"],
+            "image_path": frame["image_file"],
+            "entity_id": frame["entity_id"].where(~unlabeled, "") if "entity_id" in frame else "",
+            "role": frame["role"],
+            "split": frame["split"].where(~unlabeled, "pool") if "split" in frame else "",
+            "text": frame["text"] if "text" in frame else "",
+            "base_name": frame["name"] if "name" in frame else "",
+            "vertical": [int(h > w) for w, h in checked.sizes],
+            "font": "",
+            "clean_image_path": [str(resolve_path(p, checked.path.parent)) if p else "" for p in
+                                 frame.get("clean_image_path", pd.Series("", index=frame.index))],
+        },
+        columns=RECORD_COLUMNS,
+    )
+    if "name" in frame:  # the entity's name on every row of it, wherever it was given
+        named = frame[frame["name"] != ""].groupby("entity_id")["name"].first()
+        records["base_name"] = records["entity_id"].map(named).fillna("").where(~unlabeled, frame["name"])
+    for condition, column in ocr_columns.items():
+        records[f"ocr_{condition}"], cut = cap_ocr_texts(frame[column], max_ocr_chars)
+        summary[f"ocr_truncated_{condition}"] = cut
+        if cut:
+            log.warning("%s: %d %s OCR texts longer than %d characters were cut to %d (ocr.max_chars)",
+                        checked.path, cut, condition, max_ocr_chars, max_ocr_chars)
+    if labelled:
+        for name in SPLITS:
+            in_split = records[(records["split"] == name) & ~unlabeled]
+            summary[f"entities_{name}"] = int(in_split["entity_id"].nunique())
+            summary[f"queries_{name}"] = int((in_split["role"] == "query").sum())
+        refs = set(records.loc[records["role"] == "reference", "entity_id"])
+        for name in ("val", "test"):
+            q = records[(records["role"] == "query") & (records["split"] == name)]
+            summary[f"no_match_queries_{name}"] = int((~q["entity_id"].isin(refs)).sum())
+        _require_every_split(checked.path, summary)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records.to_csv(out_dir / "records.csv", index=False, lineterminator="\n")
+    table = pd.DataFrame({"metric": list(summary), "value": [str(v) for v in summary.values()]})
+    return records, table
+
+
+def _require_every_split(path, summary: dict) -> None:
+    """Training needs a training split; model selection and the table need validation and test queries."""
+    lacking = [f"{name} {what}" for name, what in (("train", "entities"), ("val", "queries"), ("test", "queries"))
+               if not summary[f"{what}_{name}"]]  # fmt: skip
+    if lacking:
+        raise ManifestError(f"{path}: no {', no '.join(lacking)}: a labelled dataset needs a training split and "
+                            f"validation and test queries (counts: {summary})")
+

@@ -1,0 +1,270 @@
+"""A user's manifest of their own documents: read it and check it before any job starts.
+
+A user's manifest (README "Bring your own data") is a UTF-8 CSV or a Parquet file, one row per record:
+record_id, image_path (relative to the manifest's folder, or absolute), role (query | reference | unlabeled),
+and optionally entity_id, split (train | val | test), name (the entity's name), text (the record's
+transcription), clean_image_path (a better scan of the same record) and OCR text columns.
+
+``check_manifest`` validates it and names the file, the line and the record of every problem, one function per
+check; ``data.import_manifest`` turns it into the workflow's records.csv.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+from tqdm import tqdm
+
+from clippings_wf.records import ROLES, SPLITS
+
+log = logging.getLogger(__name__)
+
+USER_REQUIRED_COLUMNS = ("record_id", "image_path", "role")
+MAX_SHOWN_PROBLEMS = 20
+# A parse-time progress bar only where the image check takes long enough to wonder about.
+PROGRESS_FROM = 5000
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def read_user_manifest(path) -> pd.DataFrame:
+    """A user's CSV (strict UTF-8, a BOM is fine) or Parquet manifest, every cell a string ("" where empty).
+
+    A ``where`` column names each row for messages: ``line N`` of the CSV (header = line 1), ``row N`` of Parquet.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest file not found")
+    if path.suffix.lower() == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise ManifestError(f"{path}: cannot read Parquet manifest ({type(e).__name__}: {e})") from e
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
+        where = [f"row {i + 1}" for i in range(len(frame))]
+    else:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise ManifestError(
+                f"{path}: line {line}: not valid UTF-8 (byte {raw[e.start]:#04x} at offset {e.start}); "
+                "save the manifest as UTF-8"
+            ) from e
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise ManifestError(f"{path}: not a readable CSV manifest ({e})") from e
+        where = [f"line {i + 2}" for i in range(len(frame))]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.insert(0, "where", where)
+    return frame.reset_index(drop=True)
+
+
+def resolve_path(value: str, manifest_dir: Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else manifest_dir / path
+
+
+def image_problem(path: Path, decode: bool) -> tuple[str | None, tuple[int, int] | None]:
+    """(problem or None, (width, height)). The header check reads a few bytes; ``decode`` reads every pixel."""
+    if not path.is_file():
+        return f"image file not found: {path}", None
+    if path.stat().st_size == 0:
+        return f"image file is empty (0 bytes): {path}", None
+    try:
+        with Image.open(path) as image:
+            if decode:
+                image.load()
+            return None, image.size
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError ... for damaged files
+        return f"image file cannot be {'decoded' if decode else 'read'} ({type(e).__name__}: {e}): {path}", None
+
+
+@dataclass
+class CheckedManifest:
+    """A validated user manifest: its rows (with ``where`` and resolved ``image_file``) and what was counted."""
+
+    path: Path
+    frame: pd.DataFrame
+    labelled: bool
+    summary: dict = field(default_factory=dict)
+    sizes: list = field(default_factory=list)  # (width, height) per row, where images were opened
+
+
+class Problems(list):
+    """The problems found so far, each message naming the row (``where``) and record it is about."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__()
+        self.where, self.record_ids = frame["where"].tolist(), frame["record_id"].tolist()
+
+    def at(self, i: int, message: str) -> None:
+        self.append(f"{self.where[i]} (record_id {self.record_ids[i]!r}): {message}")
+
+
+def check_manifest(
+    path,
+    ocr_columns: dict | None = None,
+    labelled: bool = True,
+    images: str = "header",
+    require_role: bool = True,
+    max_ocr_chars: int | None = None,
+) -> CheckedManifest:
+    """Validate a user's manifest; raise ManifestError listing every problem with its file, line and record.
+
+    ocr_columns: OCR condition (records.OCR_CONDITIONS; the schema refuses others) -> manifest column holding that
+    OCR text (those columns must exist); a condition without one is left to the OCR step.
+    labelled: the dataset trains and is evaluated, so it needs entity_id, references and every split.
+    images: "header" (exists, not empty, PIL identifies it: cheap enough for parse time), "decode" (every
+    pixel, the import step) or "none". Allowed and only counted: queries whose entity has no reference
+    (no-match queries), empty OCR cells, OCR cells longer than ``max_ocr_chars`` (cut on import).
+    """
+    path = Path(path)
+    ocr_columns = dict(ocr_columns or {})
+    frame = read_user_manifest(path)
+    _check_columns(path, frame, ocr_columns, labelled, require_role)
+    # Plain lists in every check: iterrows over a big manifest costs more than the image checks themselves.
+    problems = Problems(frame)
+    _check_ids_and_roles(frame, problems, require_role)
+    if labelled:
+        _check_entities(frame, problems)
+    _check_clean_paths(frame, problems)
+    frame["image_file"] = [str(resolve_path(v, path.parent)) for v in frame["image_path"].tolist()]
+    sizes = _check_images(path, frame, problems, images) if images != "none" else []
+    summary = {"records": len(frame)}
+    if labelled:
+        summary.update(_check_references(path, frame, problems))
+    for condition, column in ocr_columns.items():
+        texts = frame[column]
+        summary[f"empty_ocr_{condition}"] = int((texts.str.strip() == "").sum())
+        if max_ocr_chars:
+            summary[f"long_ocr_{condition}"] = int((texts.str.len() > max_ocr_chars).sum())
+    if problems:
+        shown = problems[:MAX_SHOWN_PROBLEMS]
+        more = len(problems) - len(shown)
+        raise ManifestError(
+            f"{path}: invalid manifest, {len(problems)} problem(s):\n  " + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
+    return CheckedManifest(path, frame, labelled, summary, sizes)
+
+
+def _check_columns(path: Path, frame: pd.DataFrame, ocr_columns: dict, labelled: bool, require_role: bool) -> None:
+    """The columns the dataset needs are there and it has rows (else nothing else can be checked: raise now)."""
+    required = list(USER_REQUIRED_COLUMNS if require_role else ("record_id", "image_path"))
+    if labelled:
+        required.append("entity_id")
+    required += [c for c in ocr_columns.values() if c not in required]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        hint = ""
+        if labelled and missing == ["entity_id"]:
+            hint = (" (a manifest without entity_id is unlabeled: it cannot be trained or evaluated, only linked "
+                    "with workflow_scripts/link_new_records.py)")
+        found = [c for c in frame.columns if c != "where"]
+        raise ManifestError(f"{path}: missing column(s) {missing}{hint}; found columns {found}")
+    if "role" not in frame:
+        frame["role"] = ""
+    if len(frame) == 0:
+        raise ManifestError(f"{path}: the manifest has no records")
+
+
+def _check_ids_and_roles(frame: pd.DataFrame, problems: Problems, require_role: bool) -> None:
+    """Every record_id present and unique; every role known; every image_path given."""
+    first_line = {}
+    for i, record_id in enumerate(frame["record_id"].tolist()):
+        if not record_id.strip():
+            problems.at(i, "empty record_id")
+        elif record_id in first_line:
+            problems.at(i, f"duplicate record_id, first used on {first_line[record_id]}")
+        else:
+            first_line[record_id] = problems.where[i]
+    for i, (role, image_path) in enumerate(zip(frame["role"].tolist(), frame["image_path"].tolist())):
+        if require_role and role not in ROLES:
+            problems.at(i, f"role {role!r} is not one of {list(ROLES)}")
+        if not image_path.strip():
+            problems.at(i, "empty image_path")
+
+
+def _check_entities(frame: pd.DataFrame, problems: Problems) -> None:
+    """Queries and references have an entity; each entity sits in one known split and has one name."""
+    entities, roles = frame["entity_id"].tolist(), frame["role"].tolist()
+    splits = frame["split"].tolist() if "split" in frame else None
+    entity_splits = {}
+    for i, (entity, role) in enumerate(zip(entities, roles)):
+        if role in ("query", "reference") and not entity.strip():
+            problems.at(i, f"a {role} needs an entity_id (records without one must have role 'unlabeled')")
+        if splits is not None and role != "unlabeled":
+            if splits[i] not in SPLITS:
+                problems.at(i, f"split {splits[i]!r} is not one of {list(SPLITS)}")
+            else:
+                entity_splits.setdefault(entity, {}).setdefault(splits[i], []).append(problems.where[i])
+    for entity, places in sorted(entity_splits.items()):
+        if len(places) > 1:
+            text = "; ".join(f"{s} on {', '.join(lines)}" for s, lines in sorted(places.items()))
+            problems.append(f"entity_id {entity!r} is in more than one split: {text}")
+    if "name" in frame:
+        names_of = {}
+        for entity, name in zip(entities, frame["name"].tolist()):
+            if entity and name:
+                names_of.setdefault(entity, set()).add(name)
+        for entity, names in sorted(names_of.items()):
+            if len(names) > 1:
+                problems.append(f"entity_id {entity!r} has more than one name: {sorted(names)}")
+
+
+def _check_clean_paths(frame: pd.DataFrame, problems: Problems) -> None:
+    """clean_image_path is given for every record or for none."""
+    clean_paths = frame["clean_image_path"].tolist() if "clean_image_path" in frame else None
+    if clean_paths is not None and "" in clean_paths and any(clean_paths):
+        problems.at(clean_paths.index(""), "clean_image_path is empty here but given elsewhere: give it for every "
+                                           "record or for none")  # fmt: skip
+
+
+def _check_images(path: Path, frame: pd.DataFrame, problems: Problems, images: str) -> list:
+    """Every image (and clean image) opens: its header, or with ``images="decode"`` every pixel. Returns the
+    (width, height) of each row's image, None where it has none."""
+    decode = images == "decode"
+    image_paths = frame["image_path"].tolist()
+    clean_paths = frame["clean_image_path"].tolist() if "clean_image_path" in frame else None
+    sizes = []
+    bar = tqdm(enumerate(frame["image_file"].tolist()), total=len(frame), desc=f"checking images of {path.name}",
+               mininterval=5, disable=not decode and len(frame) < PROGRESS_FROM)  # fmt: skip
+    for i, image_file in bar:
+        if not image_paths[i].strip():
+            sizes.append(None)
+            continue
+        message, size = image_problem(Path(image_file), decode=decode)
+        sizes.append(size)
+        if message:
+            problems.at(i, message)
+        if clean_paths is not None and clean_paths[i]:
+            message, _ = image_problem(resolve_path(clean_paths[i], path.parent), decode=decode)
+            if message:
+                problems.at(i, "clean_image_path: " + message)
+    return sizes
+
+
+def _check_references(path: Path, frame: pd.DataFrame, problems: Problems) -> dict:
+    """A labelled dataset has a reference set; counts its roles, entities and no-match queries (warned)."""
+    references = frame[frame["role"] == "reference"]
+    queries = frame[frame["role"] == "query"]
+    if len(references) == 0:
+        problems.append("the reference set is empty: no row has role 'reference', so nothing can be linked")
+    no_match = queries[~queries["entity_id"].isin(set(references["entity_id"]))]
+    if len(no_match):
+        first = no_match.iloc[0]
+        log.warning("%s: %d queries have no reference of their entity (no-match queries), e.g. %s (record_id %r)",
+                    path, len(no_match), first["where"], first["record_id"])  # fmt: skip
+    return dict(queries=len(queries), references=len(references), unlabeled=int((frame["role"] == "unlabeled").sum()),
+                entities=int(frame.loc[frame["role"] != "unlabeled", "entity_id"].nunique()),
+                no_match_queries=len(no_match))  # fmt: skip
