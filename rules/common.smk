@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
-from clippings_wf.config_checks import check_config, validate_config
+from clippings_wf.config_checks import check_config, pooled_variant, validate_config
 from clippings_wf.languages import applicable_baselines, ocr_settings
 from clippings_wf.models.modeling import uses_recognizer
 from clippings_wf.ocr import recognizer
@@ -18,6 +18,9 @@ recognizer.check_model()
 
 DATASETS = [name for name, d in config["datasets"].items() if d["enabled"]]
 TRAINING = config["training"]
+# The variant pooling both towers (check_config made sure there is one): name and w from config, nowhere else.
+POOLED_VARIANT = pooled_variant(TRAINING["supervised"])
+POOLED_W = TRAINING["supervised"]["variants"][POOLED_VARIANT]
 SUPERVISED_VARIANTS = list(TRAINING["supervised"]["variants"])
 if TRAINING.get("unimodal_vision", True):
     SUPERVISED_VARIANTS.append("unimodal_vision")
@@ -32,10 +35,10 @@ def variant_weight_of(variant):
 
 
 # The table's model rows: which trained model, linked with which pooling weight w of the image embedding.
+# The self-supervised model is linked at every variant's w, as the supervised variants are trained.
 MODEL_ROWS = [
-    {"method": "selfsup_vision", "model": "selfsup", "w": 1.0},
-    {"method": "selfsup_language", "model": "selfsup", "w": 0.0},
-    {"method": "selfsup_multimodal", "model": "selfsup", "w": 0.5},
+    {"method": f"selfsup_{v}", "model": "selfsup", "w": w}
+    for v, w in TRAINING["supervised"]["variants"].items()
 ] + [
     {"method": f"sup_{v}", "model": f"sup_{v}", "w": variant_weight_of(v)}
     for v in SUPERVISED_VARIANTS
@@ -237,7 +240,8 @@ def stage_params(stage):
         | TRAINING["warmup_vision"],
         "warmup_text": {"objective": "views", "modality": "text", "data": "synthetic"}
         | TRAINING["warmup_text"],
-        "selfsup": {"objective": "clip", "data": "pool+synthetic"}
+        # validated (epoch selection) on the pooled embedding at the pooled variant's w
+        "selfsup": {"objective": "clip", "data": "pool+synthetic", "w": POOLED_W}
         | TRAINING["selfsup"],
         "supcon_synthetic": {
             "objective": "supcon",
@@ -262,10 +266,6 @@ def stage_params(stage):
     return params
 
 
-def multimodal_weight():
-    return TRAINING["supervised"]["variants"].get("multimodal", 0.5)
-
-
 def reference_table(wildcards):
     """The committed copy of the default run's table (results/reference/), if this dataset has one."""
     return f"results/reference/{wildcards.dataset}/main_results.csv"
@@ -274,7 +274,11 @@ def reference_table(wildcards):
 # No-match detection and clustering (rules/nomatch.smk, rules/cluster.smk).
 EVALUATION = config["evaluation"]
 # The methods drawn in the threshold-curve figures (those present are drawn).
-FIGURE_METHODS = ["stroke_ngram", "tfidf_char", "sup_language", "sup_multimodal"]
+FIGURE_METHODS = ["stroke_ngram", "tfidf_char"] + [
+    f"sup_{v}"
+    for v, w in TRAINING["supervised"]["variants"].items()
+    if w == 0 or v == POOLED_VARIANT
+]
 
 
 # Datasets from your own manifest (README "Bring your own data"): an import step replaces the generator, and

@@ -21,6 +21,7 @@ rule link_records:
         runtime=30,
     params:
         rows=MODEL_ROWS,
+        tuned_w_model=f"sup_{POOLED_VARIANT}",
         linking=config["linking"],
     script:
         "../workflow_scripts/link_records.py"

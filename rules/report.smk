@@ -51,7 +51,7 @@ rule plot_training:
 rule plot_retrieval:
     input:
         manifest="results/{dataset}/data/manifest.csv",
-        embeddings="results/{dataset}/embeddings/sup_multimodal.npz",
+        embeddings=f"results/{{dataset}}/embeddings/sup_{POOLED_VARIANT}.npz",
     output:
         gallery=report(
             "results/{dataset}/figures/retrieval_gallery.png",
@@ -74,7 +74,7 @@ rule plot_retrieval:
         mem_mb=2000,
         runtime=10,
     params:
-        w=multimodal_weight(),
+        w=POOLED_W,
         gallery_queries=config["report"]["gallery_queries"],
         map_entities=config["report"]["map_entities"],
     script:

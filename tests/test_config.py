@@ -156,3 +156,46 @@ def test_evaluation_only_dataset_is_valid_and_off_when_disabled():
     config["datasets"]["jp_firms"]["enabled"] = False
     config["datasets"]["jp_firms_shifted"]["enabled"] = False  # a disabled evaluation-only dataset is not checked
     _configure(config)
+
+
+@pytest.mark.parametrize(
+    "supervised, expected",
+    [
+        ({"variants": {"vision": 1.0, "language": 0.0}}, r"training\.supervised\.pooled: name the variant"),
+        ({"variants": {"a": 0.3, "b": 0.6}}, r"candidates \['a', 'b'\]"),
+        ({"variants": {"vision": 1.0, "both": 0.5}, "pooled": "multimodal"}, "'multimodal' is not one of"),
+        ({"variants": {"vision": 1.0, "both": 0.5}, "pooled": "vision"}, "needs 0 < w < 1"),
+        ({"variants": {"unimodal_vision": 1.0, "both": 0.5}}, "'unimodal_vision' is not usable"),
+        ({"variants": {"Vision-2": 1.0, "both": 0.5}}, "'Vision-2' is not usable"),
+        ({"variants": {"vision_synthetic": 1.0, "both": 0.5}}, "'vision_synthetic' is not usable"),
+    ],
+)
+def test_variants_the_rules_cannot_run_are_refused(supervised, expected):
+    config = _default()
+    config["training"]["supervised"].update(supervised)
+    if "pooled" not in supervised:
+        del config["training"]["supervised"]["pooled"]
+    with pytest.raises(ConfigError, match=expected):
+        check_config(config)
+
+
+def test_variant_names_come_from_config(tmp_path):
+    """No variant name or w is spelled in the rules: variants named otherwise build the whole DAG, the pooled one
+    giving the tuned-w row's model, the retrieval figures' embeddings and the self-supervised stage's w."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = _default()
+    config["training"]["supervised"].update(variants={"img": 1.0, "txt": 0.0, "both": 0.3}, pooled="both")
+    for name in ("Snakefile", "rules", "schemas", "workflow_scripts", "report", "envs"):
+        (tmp_path / name).symlink_to(REPO / name)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "1", "--printshellcmds", "all"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "multimodal" not in result.stdout
+    for path in ("models/sup_both/model.pt", "models/sup_img/model.pt", "figures/retrieval_gallery.png"):
+        assert path in result.stdout

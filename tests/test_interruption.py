@@ -162,10 +162,10 @@ def test_checkpoint_of_other_inputs_is_not_resumed(tmp_path, caplog):
 
 def test_interrupted_table_write_leaves_the_old_table(tmp_path, monkeypatch):
     """Tables are written to a temporary file and renamed: a writer killed halfway leaves no partial table."""
-    from clippings_wf.reporting import tables
+    from clippings_wf.reporting import table_format
 
     stem = tmp_path / "tables" / "main_results"
-    tables.write_table(pd.DataFrame({"method": ["a"], "top1_noisy": [0.5]}), stem)
+    table_format.write_table(pd.DataFrame({"method": ["a"], "top1_noisy": [0.5]}), stem)
     before = stem.with_suffix(".csv").read_bytes()
 
     def write_half_then_die(self, path, **kwargs):
@@ -175,6 +175,6 @@ def test_interrupted_table_write_leaves_the_old_table(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", write_half_then_die)
     with pytest.raises(KeyboardInterrupt):
-        tables.write_table(pd.DataFrame({"method": ["b"], "top1_noisy": [0.9]}), stem)
+        table_format.write_table(pd.DataFrame({"method": ["b"], "top1_noisy": [0.9]}), stem)
     assert stem.with_suffix(".csv").read_bytes() == before
     assert sorted(p.name for p in stem.parent.iterdir()) == ["main_results.csv", "main_results.md", "main_results.tex"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from clippings_wf.linking.faiss_index import build_index, link_top1, search
+from clippings_wf.linking.faiss_index import build_index, search
 
 
 def _unit(rng, n, d):
@@ -14,7 +14,7 @@ def _unit(rng, n, d):
 def test_top1_equals_bruteforce(kind, params):
     rng = np.random.default_rng(0)
     ref, query = _unit(rng, 400, 16), _unit(rng, 50, 16)
-    scores, idx = link_top1(query, ref, kind=kind, **params)
+    scores, idx = search(build_index(ref, kind, **params), query, 1)
     truth = (query @ ref.T).argmax(1)
     assert idx.shape == (50, 1) and idx.dtype == np.int64
     # IVF with nprobe == nlist and HNSW with a wide beam are exact at this size

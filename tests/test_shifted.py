@@ -107,7 +107,7 @@ def test_shift_comparison_table_pairs_methods_and_reports_the_change():
     import pandas as pd
 
     from clippings_wf.evaluation.shift_comparison import shift_comparison_table
-    from clippings_wf.reporting.tables import to_markdown
+    from clippings_wf.reporting.table_format import to_markdown
 
     in_distribution = pd.DataFrame({"method": ["Levenshtein", "Sup multimodal"], "group": ["classical", "model"],
                                     "top1_noisy": [0.5, 0.9], "top1_noisy_low": [0.45, 0.88],

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clippings_wf.reporting.tables import PAPER_NUMBERS, main_results_table, write_table
+from clippings_wf.reporting.table_format import write_table
+from clippings_wf.reporting.tables import PAPER_NUMBERS, main_results_table
 
 
 def _rows():
@@ -87,13 +88,8 @@ def test_write_table_formats_deterministically(tmp_path):
 def test_plots_smoke(tmp_path, with_modern):
     from PIL import Image
 
-    from clippings_wf.reporting.plots import (
-        plot_embedding_map,
-        plot_example_records,
-        plot_main_results,
-        plot_retrieval_gallery,
-        plot_training_curves,
-    )
+    from clippings_wf.reporting.gallery import plot_embedding_map, plot_example_records, plot_retrieval_gallery
+    from clippings_wf.reporting.plots import plot_main_results, plot_training_curves
 
     Image.new("L", (60, 16), 255).save(tmp_path / "h.png")
     Image.new("L", (16, 60), 255).save(tmp_path / "v.png")

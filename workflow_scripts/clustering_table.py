@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from clippings_wf.reporting import plots
+from clippings_wf.reporting import table_format
 from clippings_wf.reporting import tables
 
 summary = pd.concat([pd.read_csv(snakemake.input.baselines), pd.read_csv(snakemake.input.models)])
@@ -23,6 +24,6 @@ table.attrs["footer"] = (
     f" kNN graph with k = {snakemake.params.neighbours}. ARI in brackets: 95% bootstrap interval over test"
     " entities (each drawn with all its records; one drawn twice counts as two)."
 )
-tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
+table_format.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 shown = [m for m in snakemake.params.figure_methods if m in set(summary["method"])]
 plots.plot_clustering(table, curves, shown, Path(snakemake.output.figure).with_suffix(""))

@@ -11,6 +11,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from clippings_wf.evaluation import pooling
 from clippings_wf.models import embedding
 from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import ocr_conditions, read_manifest
@@ -19,7 +20,6 @@ log = logging.getLogger("link_records")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
 linking = snakemake.params.linking
 index_params = linking.get(linking["index"], {}) if linking["index"] != "flat" else {}
-W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0  # the faiss-cpu wheel has no GPU support
 log.info("FAISS %s index on %s", linking["index"], "GPU" if gpus and linking["index"] in ("flat", "ivf") else "CPU")
 
@@ -52,16 +52,14 @@ for row in snakemake.params.rows:
         log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", row["method"], ocr, row["w"], test_top1, val_top1)
 
 # The paper tunes the pooling weight on validation: one more row with w chosen on val per OCR condition.
-if "sup_multimodal" in embeddings:
+tuned = snakemake.params.tuned_w_model
+if tuned in embeddings:
     for ocr in ocr_conditions(manifest):
-        val_scores = [link("sup_multimodal", ocr, w, "val")[0] for w in W_GRID]
-        w_best = float(W_GRID[int(np.argmax(val_scores))])
-        test_top1, pred = link("sup_multimodal", ocr, w_best, "test")
-        results.append(
-            {"method": "sup_multimodal_tuned_w", "ocr": ocr, "w": w_best, "top1": test_top1, "val_top1": max(val_scores)}
-        )
-        predictions.append(pred.assign(method="sup_multimodal_tuned_w", ocr=ocr))
-        log.info("sup_multimodal %s: w tuned on val = %.2f, test top-1 %.4f", ocr, w_best, test_top1)
+        w_best, val_top1 = pooling.tune_w(lambda w: link(tuned, ocr, w, "val")[0])
+        test_top1, pred = link(tuned, ocr, w_best, "test")
+        results.append({"method": f"{tuned}_tuned_w", "ocr": ocr, "w": w_best, "top1": test_top1, "val_top1": val_top1})
+        predictions.append(pred.assign(method=f"{tuned}_tuned_w", ocr=ocr))
+        log.info("%s %s: w tuned on val = %.2f, test top-1 %.4f", tuned, ocr, w_best, test_top1)
 
 with atomic_path(snakemake.output.top1) as tmp:
     pd.DataFrame(results).to_csv(tmp, index=False, float_format="%.6f")

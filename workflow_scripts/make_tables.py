@@ -10,6 +10,7 @@ import pandas as pd
 
 from clippings_wf.evaluation import findings
 from clippings_wf.reporting import plots
+from clippings_wf.reporting import table_format
 from clippings_wf.reporting import tables
 from clippings_wf.evaluation import top1_intervals
 from clippings_wf.records import read_manifest
@@ -25,11 +26,11 @@ table = tables.main_results_table(rows, pd.read_csv(snakemake.input.quality), pa
 manifest = read_manifest(snakemake.input.manifest)
 hits = top1_intervals.read_hits(snakemake.input.baseline_predictions, snakemake.input.model_predictions, manifest)
 table = top1_intervals.add_top1_intervals(table, hits)
-tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
+table_format.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 orientation = top1_intervals.orientation_table(
     hits, manifest, order=list(table["method"]), ocrs=top1_intervals.ocr_columns(table)
 )
-tables.write_table(orientation, Path(snakemake.output.orientation).with_suffix(""))
-tables.write_table(findings.findings_table(hits), Path(snakemake.output.findings).with_suffix(""))
-tables.write_table(findings.complementarity_table(hits), Path(snakemake.output.complementarity).with_suffix(""))
+table_format.write_table(orientation, Path(snakemake.output.orientation).with_suffix(""))
+table_format.write_table(findings.findings_table(hits), Path(snakemake.output.findings).with_suffix(""))
+table_format.write_table(findings.complementarity_table(hits), Path(snakemake.output.complementarity).with_suffix(""))
 plots.plot_main_results(table, Path(snakemake.output.figure).with_suffix(""))

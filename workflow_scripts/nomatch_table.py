@@ -11,6 +11,7 @@ import pandas as pd
 from clippings_wf.evaluation import intervals
 from clippings_wf.evaluation import nomatch
 from clippings_wf.reporting import plots
+from clippings_wf.reporting import table_format
 from clippings_wf.reporting import tables
 
 scores = pd.concat([pd.read_csv(path, dtype={"entity_id": str})
@@ -32,6 +33,6 @@ table.attrs["footer"] = (
     f" Accuracy in brackets: 95% percentile bootstrap interval over the test entities ({intervals.N_BOOT}"
     " resamples, each entity with all its queries)."
 )
-tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
+table_format.write_table(table, Path(snakemake.output.csv).with_suffix(""))
 shown = [m for m in snakemake.params.figure_methods if m in set(summary["method"])]
 plots.plot_nomatch_thresholds(curves, summary, shown, Path(snakemake.output.figure).with_suffix(""))

@@ -6,10 +6,13 @@ start_step_log(snakemake)
 
 from pathlib import Path
 
-from clippings_wf.reporting import plots
+from clippings_wf.reporting import gallery
 from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
-plots.plot_example_records(
-    read_manifest(manifest_path), manifest_path.parent, Path(snakemake.output.png).with_suffix(""), seed=snakemake.params.seed
+gallery.plot_example_records(
+    read_manifest(manifest_path),
+    manifest_path.parent,
+    Path(snakemake.output.png).with_suffix(""),
+    seed=snakemake.params.seed,
 )

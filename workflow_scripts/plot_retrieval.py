@@ -10,7 +10,7 @@ import numpy as np
 
 from clippings_wf.models import embedding
 from clippings_wf.linking import faiss_index
-from clippings_wf.reporting import plots
+from clippings_wf.reporting import gallery
 from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
@@ -25,7 +25,7 @@ queries, references = embedding.evaluation_indices(rows, "test")
 rng = np.random.default_rng(0)
 shown = np.sort(rng.permutation(queries)[: int(snakemake.params.gallery_queries)])
 scores, found = faiss_index.search(faiss_index.build_index(emb[references]), emb[shown], 3)
-plots.plot_retrieval_gallery(
+gallery.plot_retrieval_gallery(
     rows,
     manifest_path.parent,
     ids[shown],
@@ -33,8 +33,10 @@ plots.plot_retrieval_gallery(
     scores,
     Path(snakemake.output.gallery).with_suffix(""),
 )
-test_rows = np.concatenate([queries, references[np.isin(rows["entity_id"].to_numpy()[references], rows["entity_id"].to_numpy()[queries])]])
-plots.plot_embedding_map(
+test_rows = np.concatenate(
+    [queries, references[np.isin(rows["entity_id"].to_numpy()[references], rows["entity_id"].to_numpy()[queries])]]
+)
+gallery.plot_embedding_map(
     emb[test_rows],
     rows["entity_id"].to_numpy()[test_rows],
     Path(snakemake.output.embedding_map).with_suffix(""),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clippings_wf.reporting import tables
+from clippings_wf.reporting import table_format
 from clippings_wf.evaluation.shift_comparison import shift_comparison_table
 
 table = shift_comparison_table(
@@ -17,4 +17,4 @@ table = shift_comparison_table(
     in_name=snakemake.params.in_distribution,
     shifted_name=snakemake.wildcards.dataset,
 )
-tables.write_table(table, Path(snakemake.output.csv).with_suffix(""))
+table_format.write_table(table, Path(snakemake.output.csv).with_suffix(""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import importlib.util
 from pathlib import Path
 
@@ -131,8 +132,45 @@ def finetune_problems(config: dict) -> list[str]:
     return problems
 
 
-def check_config(config: dict) -> None:
+# Variant names become paths and wildcards (models/sup_<variant>/, models/sup_<variant>_synthetic/).
+RESERVED_VARIANTS = ("unimodal_vision",)  # the paper's unimodally pretrained vision row (training.unimodal_vision)
+VARIANT_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def pooled_variant(supervised: dict) -> str | None:
+    """The supervised variant that pools both towers (0 < w < 1): ``training.supervised.pooled``, else the only
+    variant with such a w; None where that is not one variant (check_config then names the problem). The
+    self-supervised stage is validated at its w, the tuned-w row and the report's retrieval figures use it."""
+    variants = supervised["variants"]
+    if supervised.get("pooled"):
+        return supervised["pooled"]
+    pooling = [name for name, w in variants.items() if 0 < w < 1]
+    return pooling[0] if len(pooling) == 1 else None
+
+
+def variant_problems(supervised: dict) -> list[str]:
+    """Variant names the rules can turn into paths; a pooled variant that exists and pools."""
     problems = []
+    variants = supervised["variants"]
+    for name in variants:
+        if not VARIANT_NAME.match(name) or name in RESERVED_VARIANTS or name.endswith("_synthetic"):
+            problems.append(f"training.supervised.variants: name {name!r} is not usable (lower-case letters, digits "
+                            f"and single underscores; not {', '.join(RESERVED_VARIANTS)}; not ending in _synthetic)")
+    pooled = pooled_variant(supervised)
+    if pooled is None:
+        pooling = [name for name, w in variants.items() if 0 < w < 1]
+        problems.append(f"training.supervised.pooled: name the variant that pools both towers (0 < w < 1); "
+                        f"candidates {pooling or 'none: add one, e.g. multimodal: 0.5'}")
+    elif pooled not in variants:
+        problems.append(f"training.supervised.pooled: {pooled!r} is not one of the variants {list(variants)}")
+    elif not 0 < variants[pooled] < 1:
+        problems.append(f"training.supervised.pooled: variant {pooled!r} has w = {variants[pooled]:g}; the pooled "
+                        "variant needs 0 < w < 1")
+    return problems
+
+
+def check_config(config: dict) -> None:
+    problems = variant_problems(config["training"]["supervised"])
     for name, dataset in config["datasets"].items():
         gen = dataset.get("generate", {})
         split = gen.get("split", {})

@@ -191,6 +191,34 @@ def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram
     return {"ngram_range": chosen}
 
 
+def _validation_setting(
+    method: str, val: pd.DataFrame, column: str, ref_texts: list[str], ref_entities: np.ndarray,
+    tfidf_ngram_ranges: Sequence[Sequence[int]], workers: int,
+) -> tuple[dict, str, float]:  # fmt: skip
+    """A baseline's options under one OCR column, its setting as the summary prints it and its validation top-1
+    (NaN for the methods with fixed settings)."""
+    if method == "tfidf_char":
+        chosen, val_scores = select_tfidf_ngram_range(
+            _clean_texts(val[column]), val["entity_id"].astype(str), ref_texts, ref_entities,
+            tfidf_ngram_ranges, workers=workers,
+        )  # fmt: skip
+        log.info("tfidf_char %s: validation top-1 per n-gram range %s", ocr_condition_name(column), val_scores)
+        return {"ngram_range": chosen}, f"ngram_range={chosen[0]}-{chosen[1]}", val_scores[chosen]
+    if method == "stroke_ngram":
+        return {}, "stroke ngram_range=3-3", float("nan")
+    return {}, "", float("nan")
+
+
+def _prediction_rows(method: str, ocr: str, test: pd.DataFrame, references: pd.DataFrame, best: np.ndarray,
+                     score: np.ndarray, hit: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """Per-query rows of one baseline under one OCR condition: method, ocr, query_id, pred_ref_id, score, hit."""
+    return pd.DataFrame(
+        {"method": method, "ocr": ocr, "query_id": test["record_id"].astype(str).to_numpy(),
+         "pred_ref_id": references["record_id"].astype(str).to_numpy()[best],
+         "score": score, "hit": hit.astype(bool)}
+    )  # fmt: skip
+
+
 def run_baselines(
     manifest: pd.DataFrame,
     methods: Sequence[str] = METHODS,
@@ -220,18 +248,9 @@ def run_baselines(
         ocr = ocr_condition_name(column)
         ref_texts = _clean_texts(references[column])
         for method in methods:
-            kw, setting, val_top1 = {}, "", float("nan")
-            if method == "tfidf_char":
-                chosen, val_scores = select_tfidf_ngram_range(
-                    _clean_texts(val[column]), val["entity_id"].astype(str), ref_texts, ref_entities,
-                    tfidf_ngram_ranges, workers=workers,
-                )  # fmt: skip
-                kw = {"ngram_range": chosen}
-                setting = f"ngram_range={chosen[0]}-{chosen[1]}"
-                val_top1 = val_scores[chosen]
-                log.info("tfidf_char %s: validation top-1 per n-gram range %s", ocr, val_scores)
-            elif method == "stroke_ngram":
-                setting = "stroke ngram_range=3-3"
+            kw, setting, val_top1 = _validation_setting(
+                method, val, column, ref_texts, ref_entities, tfidf_ngram_ranges, workers
+            )
             best, score = baseline_top1(method, _clean_texts(test[column]), ref_texts, workers=workers, **kw)
             hit = ref_entities[best] == test["entity_id"].astype(str).to_numpy(dtype=object)
             top1 = float(hit.mean()) if len(hit) else float("nan")
@@ -241,13 +260,7 @@ def run_baselines(
                  "val_top1": val_top1, "group": "classical"}
             )  # fmt: skip
             if return_predictions:
-                predictions.append(
-                    pd.DataFrame(
-                        {"method": method, "ocr": ocr, "query_id": test["record_id"].astype(str).to_numpy(),
-                         "pred_ref_id": references["record_id"].astype(str).to_numpy()[best],
-                         "score": score, "hit": hit.astype(bool)}
-                    )  # fmt: skip
-                )
+                predictions.append(_prediction_rows(method, ocr, test, references, best, score, hit))
     summary = pd.DataFrame(summary)
     if return_predictions:
         return summary, pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()

@@ -65,7 +65,3 @@ def search(index, query_emb, k: int = 1, chunk_size: int = 65536) -> tuple[np.nd
     parts = [index.search(queries[start : start + chunk_size], k) for start in range(0, len(queries), chunk_size)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
-
-def link_top1(query_emb, ref_emb, kind: str = "flat", k: int = 1, **params) -> tuple[np.ndarray, np.ndarray]:
-    """Search the k (default 1) best references per query: (scores [Q, k], indices [Q, k]); column 0 is top-1."""
-    return search(build_index(ref_emb, kind, **params), query_emb, k)
