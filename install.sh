@@ -28,4 +28,6 @@ if ! cmp -s requirements.txt .venv/.requirements; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
   cp requirements.txt .venv/.requirements
 fi
+# The library itself, editable, for the Python API and the tests (the workflow's steps find it without this).
+.venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 echo "[install] ready: $(.venv/bin/python -c 'import torch, open_clip, faiss; print("torch", torch.__version__, "open_clip", open_clip.__version__, "faiss", faiss.__version__)')"

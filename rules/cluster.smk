@@ -21,11 +21,13 @@ rule cluster_models:
         mem_mb=4000,
         runtime=20,
     params:
+        group="model",
         rows=MODEL_ROWS,
+        linking=config["linking"],
         neighbours=EVALUATION["cluster_neighbours"],
         grid_size=EVALUATION["cluster_threshold_grid"],
     script:
-        "../workflow_scripts/cluster_models.py"
+        "../workflow_scripts/cluster_records.py"
 
 
 rule cluster_baselines:
@@ -45,12 +47,13 @@ rule cluster_baselines:
         mem_mb=4000,
         runtime=30,
     params:
+        group="classical",
         methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
         neighbours=EVALUATION["cluster_neighbours"],
         grid_size=EVALUATION["cluster_threshold_grid"],
     script:
-        "../workflow_scripts/cluster_baselines.py"
+        "../workflow_scripts/cluster_records.py"
 
 
 rule clustering_table:

@@ -41,10 +41,11 @@ rule nomatch_model_scores:
         mem_mb=4000,
         runtime=20,
     params:
+        group="model",
         rows=MODEL_ROWS,
         linking=config["linking"],
     script:
-        "../workflow_scripts/nomatch_model_scores.py"
+        "../workflow_scripts/nomatch_scores.py"
 
 
 rule nomatch_baseline_scores:
@@ -64,10 +65,11 @@ rule nomatch_baseline_scores:
         mem_mb=4000,
         runtime=30,
     params:
+        group="classical",
         methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],
     script:
-        "../workflow_scripts/nomatch_baseline_scores.py"
+        "../workflow_scripts/nomatch_scores.py"
 
 
 rule nomatch_table:

@@ -1,0 +1,44 @@
+"""Snakemake step: single-linkage clustering of the test records under every method of one group (model rows:
+their pooled embedding; string baselines: their similarity, a block of rows at a time) and OCR condition, the
+threshold tuned on the validation records; ARI and pairwise scores."""
+
+from clippings_wf.runtime.logs import start_step_log
+
+start_step_log(snakemake)
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clippings_wf.evaluation import clustering, methods
+from clippings_wf.records import read_manifest
+
+log = logging.getLogger("cluster_records")
+manifest = read_manifest(snakemake.input.manifest)
+params = snakemake.params
+k, grid_size = params.neighbours, params.grid_size
+if params.group == "model":
+    embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
+    scorers = methods.model_scorers(manifest.set_index("record_id"), embeddings, params.rows, params.linking)
+else:
+    # TF-IDF n-grams chosen on the linking task's validation queries, as in the baselines
+    role = manifest["role"].to_numpy()
+    val_queries = np.flatnonzero((role == "query") & (manifest["split"] == "val").to_numpy())
+    scorers = methods.baseline_scorers(manifest, params.methods, val_queries, np.flatnonzero(role == "reference"),
+                                       params.tfidf_ngram_ranges, snakemake.threads)  # fmt: skip
+
+summary, curves = [], []
+for scorer in scorers:
+    labels = scorer.records["entity_id"].to_numpy(dtype=object)
+    val, test = (clustering.clustering_records(scorer.records, split) for split in ("val", "test"))
+    result, curve = clustering.tune_and_evaluate(
+        scorer.knn(val, k), labels[val], scorer.knn(test, k), labels[test], grid_size
+    )
+    summary.append({"method": scorer.method, "ocr": scorer.ocr, "group": scorer.group, **result})
+    curves.append(curve.assign(method=scorer.method, ocr=scorer.ocr))
+    log.info("%s %s: threshold %.4f, val ARI %.4f, test ARI %.4f", scorer.method, scorer.ocr, result["threshold"],
+             result["val_ari"], result["ari"])  # fmt: skip
+pd.DataFrame(summary).to_csv(snakemake.output.summary, index=False, float_format="%.6f", lineterminator="\n")
+pd.concat(curves).to_csv(snakemake.output.curves, index=False, float_format="%.6f", lineterminator="\n")
