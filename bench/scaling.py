@@ -260,12 +260,12 @@ def measure_embedding(model_path: str, crops_dir: str, n_records: int, batch_siz
     import pandas as pd
     import torch
 
+    from clippings_wf.models import artifacts
     from clippings_wf.models import embedding
-    from clippings_wf.models import modeling
 
     torch.set_num_threads(threads)
     device = torch.device("cpu")
-    bundle = modeling.load_artifact(model_path, device=device)
+    bundle = artifacts.load_artifact(model_path, device=device)
     if embedding.use_channels_last(bundle):
         bundle.model.visual.to(memory_format=torch.channels_last)
     records = pd.read_csv(Path(crops_dir) / "records.csv", dtype=str, keep_default_na=False).head(n_records)

@@ -6,7 +6,10 @@ since ``np.savez`` stamps each member with the time of writing.
 
     python tests/output_digests.py <workdir>/results > tests/data/tiny_run_digests.json
 
-repins after a change that is meant to change results (say so in the commit).
+repins after a change that is meant to change results (say so in the commit). The pin records the CPU's vector
+instruction sets: torch's kernels are pinned to AVX2 (clippings_wf.runtime.cpu), but onnxruntime (the recognizer's
+features, the modern OCR) and Tesseract pick theirs by the CPU, so on another instruction set only the outputs
+upstream of them (the generated records and crops) are comparable byte for byte.
 """
 
 from __future__ import annotations
@@ -20,6 +23,25 @@ import numpy as np
 
 EXCLUDED_FOLDERS = ("figures",)
 EXCLUDED_STEMS = ("resources",)
+# Written by the generator alone (Python, NumPy, PIL): the same bytes on every CPU.
+CPU_INDEPENDENT = ("data/records.csv", "data/images/", "data/clean_images/")
+# The instruction sets onnxruntime's MLAS and Tesseract's dot products choose between.
+VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def cpu_signature() -> list[str]:
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return []
+    present = set(flags.split(":", 1)[1].split())
+    return [f for f in VECTOR_FLAGS if f in present]
+
+
+def cpu_independent(relative: str) -> bool:
+    """Whether an output path (dataset/...) is written upstream of every CPU-dependent kernel."""
+    inner = relative.split("/", 1)[1] if "/" in relative else relative
+    return inner.startswith(CPU_INDEPENDENT)
 
 
 def _npz_digest(path: Path) -> str:
@@ -49,5 +71,6 @@ def output_digests(results: Path) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    json.dump(output_digests(Path(sys.argv[1])), sys.stdout, indent=0, sort_keys=True)
+    json.dump({"cpu": cpu_signature(), "digests": output_digests(Path(sys.argv[1]))}, sys.stdout, indent=0,
+              sort_keys=True)
     sys.stdout.write("\n")

@@ -268,7 +268,7 @@ StorageLoc=slurm_acct_db
                     time.sleep(1)
             except subprocess.TimeoutExpired:
                 pass
-        for name, process, _ in reversed(self.daemons):
+        for _name, process, _ in reversed(self.daemons):
             for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
                 try:
                     os.killpg(process.pid, sig)  # the daemon's session: it and anything it forked

@@ -8,7 +8,9 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from helpers import REPO
+
+pytestmark = pytest.mark.bench
 
 SCRIPT = REPO / "bench" / "scaling.py"
 
@@ -70,7 +72,8 @@ def test_quick_run_report_and_figure(quick_run):
 
 
 def test_embedding_throughput_of_a_model(tmp_path, scaling):
-    from clippings_wf.models.modeling import build_model, save_artifact
+    from clippings_wf.models.artifacts import save_artifact
+    from clippings_wf.models.modeling import build_model
     from clippings_wf.models.tokenizer import CharTokenizer
 
     assert scaling.make_crops(tmp_path / "crops", 6)["records"] >= 6

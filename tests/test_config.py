@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 from clippings_wf.config_checks import ConfigError, check_config, known_architectures, validate_config
 
-from conftest import REPO
+from helpers import REPO
 
 SCHEMA = str(REPO / "schemas" / "config.schema.yaml")
 

@@ -4,6 +4,7 @@ Each run is a new Python process (as each Snakemake job is), with 2 threads and 
 training both towers on the pooled embedding with hard negatives mined by FAISS.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,15 +25,15 @@ def probe(seed: int, checkpoint_dir: str) -> str:
     from clippings_wf.models import modeling
     from clippings_wf.training import stage
     from clippings_wf.models.tokenizer import CharTokenizer
-    from test_training import NAMES, RECIPE, _views_data
+    from helpers import TRAINING_NAMES, TRAINING_RECIPE, rendered_views
 
     torch.set_num_threads(2)
     determinism.make_deterministic(seed)
-    bundle = modeling.load_bundle("clippings-linecnn-char", None, vocab=CharTokenizer.build(NAMES))
+    bundle = modeling.load_bundle("clippings-linecnn-char", None, vocab=CharTokenizer.build(TRAINING_NAMES))
     bundle.model.visual.to(memory_format=torch.channels_last)
     best, rows = stage.train_stage(
-        bundle, dict(RECIPE, epochs=2), _views_data(), None, Path(checkpoint_dir), seed=seed, batch_size=8,
-        eval_batch_size=16, device="cpu",
+        bundle, dict(TRAINING_RECIPE, epochs=2), rendered_views(), None, Path(checkpoint_dir), seed=seed,
+        batch_size=8, eval_batch_size=16, device="cpu",
     )  # fmt: skip
     digest = hashlib.sha256(json.dumps([r["loss"] for r in rows]).encode())
     for name, tensor in sorted(best.items()):
@@ -42,8 +43,11 @@ def probe(seed: int, checkpoint_dir: str) -> str:
 
 def _probes_in_fresh_process(seeds, checkpoints: Path) -> list[str]:
     calls = ", ".join(f"t.probe({seed}, {str(checkpoints / str(i))!r})" for i, seed in enumerate(seeds))
+    # conftest: the process set-up of the tests (no GPU, pinned CPU kernels), on pyproject.toml's pythonpath
     code = f"import conftest, test_determinism as t; print(*[{calls}])"
-    result = subprocess.run([sys.executable, "-c", code], cwd=HERE, capture_output=True, text=True)
+    path = [str(HERE), str(HERE.parent / "workflow_scripts"), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in path if p))
+    result = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.split()
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from clippings_wf.linking import matching
+from clippings_wf.models import artifacts
 from clippings_wf.models import modeling
 from clippings_wf.data.benchmark import generate_benchmark
 from clippings_wf.data.user_manifest import ManifestError
 from clippings_wf.models.tokenizer import CharTokenizer
 
-from conftest import REPO
+from helpers import REPO
 
 spec = importlib.util.spec_from_file_location("link_new_records", REPO / "workflow_scripts" / "link_new_records.py")
 cli = importlib.util.module_from_spec(spec)
@@ -35,7 +36,7 @@ def setup(tmp_path_factory):
     torch.manual_seed(0)
     bundle = modeling.load_bundle("clippings-linecnn-char", None, vocab=CharTokenizer.build(records["text"]))
     model = root / "models" / "sup_multimodal" / "model.pt"
-    modeling.save_artifact(model, bundle.model, bundle.architecture, vocab=bundle.tokenizer, extra={"w": 0.5})
+    artifacts.save_artifact(model, bundle.model, bundle.architecture, vocab=bundle.tokenizer, extra={"w": 0.5})
     return root, model, references, queries
 
 

@@ -16,7 +16,7 @@ from clippings_wf.data.user_manifest import ManifestError, check_manifest
 from clippings_wf.records import OCR_CONDITIONS, fill_entity_names, ocr_conditions
 from example_manifest import write_example_manifest
 
-from conftest import REPO
+from helpers import REPO
 
 SPLIT = {"train": 0.6, "val": 0.2, "test": 0.2, "seed": 0}
 

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 
 from clippings_wf.models.images import augment_crops, load_crops, preprocess_line_crop, to_model_input
-from clippings_wf.models.modeling import (build_model, encode, load_artifact, load_bundle, pick_device, pooled_embedding,
-                                   save_artifact)
+from clippings_wf.models.artifacts import load_artifact, save_artifact
+from clippings_wf.models.modeling import build_model, load_bundle, pick_device, pooled_embedding
 from clippings_wf.models.tokenizer import CharTokenizer
 
 torch.set_num_threads(1)
@@ -77,6 +77,11 @@ def test_to_model_input_and_augment():
 
 
 # ---------------------------------------------------------------- model
+
+def encode(model, images, tokens):
+    """(image, text) embeddings, L2-normalized."""
+    return model.encode_image(images, normalize=True), model.encode_text(tokens, normalize=True)
+
 
 def test_build_forward_pooled(tok):
     model = build_model(ARCH, None, tok.vocab_size).eval()

@@ -4,6 +4,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from clippings_wf.models import artifacts
 from clippings_wf.models import feature_cache
 from clippings_wf.models import modeling
 from clippings_wf.ocr import recognizer
@@ -54,7 +55,9 @@ def test_torch_encoder_equals_onnxruntime():
     with torch.no_grad():
         got = encoder(torch.from_numpy(batch)).numpy()
     assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    # torch sums with AVX2 kernels (pinned), onnxruntime with the CPU's own: 1.1e-4 apart on an AVX-512 Xeon
+    # (2026-12-04), under 1e-4 on AVX2 machines; a wrong conversion is off by orders of magnitude more.
+    np.testing.assert_allclose(got, expected, atol=5e-4)
 
 
 def test_cache_roundtrip_and_missing_key(tmp_path):
@@ -120,9 +123,9 @@ def test_finetuning_path_trains_the_encoder_from_pixels_and_the_artifact_remembe
     after = dict(bundle.model.visual.trunk.encoder.named_parameters())
     assert any(not torch.equal(before[k], v) for k, v in after.items())
     path = tmp_path / "model.pt"
-    modeling.save_artifact(path, bundle.model, bundle.architecture, vocab=bundle.tokenizer,
-                           extra={"encoder_finetuned": bundle.input_kind == "recognizer_pixels"})
-    assert modeling.load_artifact(path).input_kind == "recognizer_pixels"
+    artifacts.save_artifact(path, bundle.model, bundle.architecture, vocab=bundle.tokenizer,
+                            extra={"encoder_finetuned": bundle.input_kind == "recognizer_pixels"})
+    assert artifacts.load_artifact(path).input_kind == "recognizer_pixels"
 
 
 def test_cache_of_another_line_width_is_refused(tmp_path):

@@ -8,8 +8,10 @@ import torch
 
 from clippings_wf.models import modeling
 from clippings_wf.training import stage
-from clippings_wf.models.modeling import UnsafeCheckpointError
-from test_training import RECIPE, _bundle, _views_data
+from clippings_wf.models import artifacts
+from clippings_wf.models.artifacts import UnsafeCheckpointError
+
+from helpers import TRAINING_RECIPE, rendered_views, untrained_bundle
 
 
 class _CreatesDirectory:
@@ -40,7 +42,7 @@ def test_the_malicious_file_really_runs_code_when_unpickled_unsafely(tmp_path):
 def test_malicious_artifact_refused_before_running_code(tmp_path, loader):
     path, marker = _malicious_checkpoint(tmp_path, {"architecture": "clippings-linecnn-char", "state_dict": {}})
     calls = {
-        "load_artifact": lambda: modeling.load_artifact(path),
+        "load_artifact": lambda: artifacts.load_artifact(path),
         "build_model": lambda: modeling.build_model("clippings-linecnn-char", str(path), 10),
         "load_bundle": lambda: modeling.load_bundle("clippings-linecnn-char", str(path)),
     }
@@ -57,6 +59,6 @@ def test_malicious_resume_checkpoint_refused(tmp_path):
     path, marker = _malicious_checkpoint(tmp_path, {"epoch": 1})
     path.rename(checkpoints / "last.pt")
     with pytest.raises(UnsafeCheckpointError, match="last.pt"):
-        stage.train_stage(_bundle(), dict(RECIPE, epochs=1), _views_data(), None, checkpoints, seed=0,
-                             batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
+        stage.train_stage(untrained_bundle(), dict(TRAINING_RECIPE, epochs=1), rendered_views(), None, checkpoints,
+                          seed=0, batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
     assert not marker.exists()

@@ -3,7 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from clippings_wf.training.samplers import HardNegativeBatchSampler, class_centroids, mine_hard_negatives
+from clippings_wf.training.samplers import HardNegativeBatchSampler, mine_hard_negatives
 
 
 def _labels():
@@ -50,12 +50,6 @@ def test_mine_hard_negatives_excludes_self_and_finds_nearest():
     assert nn == {"a": ["b"], "b": ["a"], "c": ["d"], "d": ["c"], "e": ["c"]}
     nn2 = mine_hard_negatives(emb, list("abcde"), k=2)
     assert all(len(v) == 2 and k not in v for k, v in nn2.items())
-
-
-def test_class_centroids():
-    ids, cent = class_centroids(np.array([[1, 0], [3, 0], [0, 2]], dtype=np.float32), ["x", "x", "y"])
-    assert ids == ["x", "y"]
-    np.testing.assert_allclose(cent, [[1, 0], [0, 1]])
 
 
 def test_too_few_classes_rejected():

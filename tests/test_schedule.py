@@ -8,16 +8,16 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from clippings_wf.training import schedule
 from clippings_wf.training import stage
 
-from conftest import REPO
-from test_training import RECIPE, _bundle, _train, _views_data
+from helpers import REPO, TRAINING_RECIPE, rendered_views, train_on_rendered_views, untrained_bundle
 
 
 def test_lr_factor_warms_up_then_decays_to_zero_only_at_the_end():
     steps = 200
-    factors = [stage.lr_factor(i / steps, 1 / steps) for i in range(steps)]
-    warmup = round(stage.WARMUP_FRACTION * steps)
+    factors = [schedule.lr_factor(i / steps, 1 / steps) for i in range(steps)]
+    warmup = round(schedule.WARMUP_FRACTION * steps)
     assert factors[:warmup] == pytest.approx([(i + 1) / warmup for i in range(warmup)])
     assert factors[warmup] == 1.0
     assert all(a > b for a, b in zip(factors[warmup:], factors[warmup + 1 :]))
@@ -25,21 +25,21 @@ def test_lr_factor_warms_up_then_decays_to_zero_only_at_the_end():
 
 
 def test_parameter_groups_per_tower_without_decay_on_gains_biases_and_temperature():
-    model = _bundle().model
-    optimizer = stage.make_optimizer(model, dict(RECIPE, lr_vision=0.01, lr_text=0.002))
+    model = untrained_bundle().model
+    optimizer = schedule.make_optimizer(model, dict(TRAINING_RECIPE, lr_vision=0.01, lr_text=0.002))
     group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
     assert len(group_of) == len(list(model.parameters()))  # every parameter, once
     for name, p in model.named_parameters():
         group = group_of[id(p)]
         assert group["lr"] == (0.01 if name.startswith("visual.") else 0.002), name
         no_decay = p.ndim < 2 or "bias" in name or name == "logit_scale"
-        assert group["weight_decay"] == (0.0 if no_decay else stage.WEIGHT_DECAY), name
+        assert group["weight_decay"] == (0.0 if no_decay else schedule.WEIGHT_DECAY), name
     assert group_of[id(model.visual.trunk.features[0].weight)]["weight_decay"] == 0.05
 
 
 def test_learning_rate_zero_freezes_the_tower(tmp_path):
-    bundle, best, _ = _train(tmp_path, dict(RECIPE, epochs=1, lr_vision=0.0))
-    start = _bundle().model.state_dict()  # same seed, same initial weights
+    bundle, best, _ = train_on_rendered_views(tmp_path, dict(TRAINING_RECIPE, epochs=1, lr_vision=0.0))
+    start = untrained_bundle().model.state_dict()  # same seed, same initial weights
     changed = {name for name, value in best.items() if not torch.equal(value, start[name])}
     # The vision tower does not move, its BatchNorm statistics included; the text tower learns.
     assert changed and not any(name.startswith("visual.") for name in changed), sorted(changed)
@@ -48,12 +48,12 @@ def test_learning_rate_zero_freezes_the_tower(tmp_path):
 
 
 def test_logit_scale_is_clamped_after_each_step(tmp_path):
-    bundle = _bundle()
+    bundle = untrained_bundle()
     with torch.no_grad():
         bundle.model.logit_scale.fill_(10.0)
-    views = _views_data()
+    views = rendered_views()
     data = stage.TrainingData(views.crops, views.texts, None)
-    recipe = dict(RECIPE, objective="clip", epochs=1)
+    recipe = dict(TRAINING_RECIPE, objective="clip", epochs=1)
     stage.train_stage(bundle, recipe, data, None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu")
     assert float(bundle.model.logit_scale.detach()) <= math.log(100) + 1e-6
 

@@ -14,7 +14,7 @@ from clippings_wf.data import shifted
 from clippings_wf.data import vocab_ja
 from clippings_wf.data.benchmark import generate_benchmark
 
-from conftest import REPO
+from helpers import REPO
 
 SETTINGS = dict(n_entities=30, queries_per_entity=(1, 3), split_fractions={"train": 0.05, "val": 0.15, "test": 0.8},
                 n_pool=0, seed=7)

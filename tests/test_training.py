@@ -3,64 +3,26 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageFont
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from clippings_wf.models import modeling
 from clippings_wf.training import samplers
 from clippings_wf.training import stage
-from clippings_wf.models.images import preprocess_line_crop
 from clippings_wf.models.tokenizer import CharTokenizer
 
-FONT = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
-NAMES = ["東京電機", "東洋電気", "大阪紡績", "京都銀行", "横浜造船", "神戸製鉄", "名古屋商事", "札幌醸造"]
-
-
-def _render(text: str, shift: int) -> np.ndarray:
-    img = Image.new("L", (24 * len(text) + 16, 32), 255)
-    ImageDraw.Draw(img).text((4 + shift, 2), text, font=ImageFont.truetype(FONT, 24), fill=0)
-    return preprocess_line_crop(img, 24, 256)
-
-
-def _views_data() -> stage.TrainingData:
-    crops, texts, labels = [], [], []
-    for label, name in enumerate(NAMES):
-        for shift in (0, 3):
-            crops.append(_render(name, shift))
-            texts.append([name if shift == 0 else name[:-1]])
-            labels.append(label)
-    return stage.TrainingData(np.stack(crops), texts, np.asarray(labels))
-
-
-def _bundle():
-    torch.manual_seed(0)
-    vocab = CharTokenizer.build(NAMES)
-    return modeling.load_bundle("clippings-linecnn-char", None, vocab=vocab)
-
-
-RECIPE = {"stage": "test", "objective": "supcon", "data": "synthetic", "w": 0.5, "epochs": 3, "lr": 0.003,
-          "temperature": 0.1, "m_per_class": 2, "hard_negatives_k": 2, "remine_every": 1}  # fmt: skip
-
-
-def _train(tmp_path, recipe=RECIPE):
-    torch.set_num_threads(1)
-    bundle = _bundle()
-    best, rows = stage.train_stage(
-        bundle, recipe, _views_data(), None, tmp_path, seed=0, batch_size=8, eval_batch_size=16, device="cpu"
-    )
-    return bundle, best, rows
+from helpers import TRAINING_NAMES, TRAINING_RECIPE, rendered_views, train_on_rendered_views, untrained_bundle
 
 
 def test_training_lowers_the_loss(tmp_path):
-    recipe = dict(RECIPE, epochs=20)
-    _, _, rows = _train(tmp_path, recipe)
+    recipe = dict(TRAINING_RECIPE, epochs=20)
+    _, _, rows = train_on_rendered_views(tmp_path, recipe)
     losses = [r["loss"] for r in rows if r["loss"] is not None]
     first, last = np.mean(losses[:4]), np.mean(losses[-4:])
     assert last < 0.8 * first, (first, last)
 
 
 def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
-    _, uninterrupted, _ = _train(tmp_path / "a")
+    _, uninterrupted, _ = train_on_rendered_views(tmp_path / "a")
 
     saves = []
     real_save = stage._atomic_save
@@ -73,12 +35,12 @@ def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
     monkeypatch.setattr(stage, "_atomic_save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        _train(tmp_path / "b")
+        train_on_rendered_views(tmp_path / "b")
     monkeypatch.setattr(stage, "_atomic_save", real_save)
     checkpoint = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
     assert checkpoint["epoch"] == 1
 
-    _, resumed, rows = _train(tmp_path / "b")
+    _, resumed, rows = train_on_rendered_views(tmp_path / "b")
     assert saves == [1]
     assert sorted({r["epoch"] for r in rows}) == [1, 2, 3]
     for key, value in uninterrupted.items():
@@ -86,8 +48,8 @@ def test_interrupted_stage_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
 
 def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path):
-    _train(tmp_path, dict(RECIPE, epochs=1))
-    _, _, rows = _train(tmp_path, dict(RECIPE, epochs=2, lr=0.001))
+    train_on_rendered_views(tmp_path, dict(TRAINING_RECIPE, epochs=1))
+    _, _, rows = train_on_rendered_views(tmp_path, dict(TRAINING_RECIPE, epochs=2, lr=0.001))
     assert sorted({r["epoch"] for r in rows}) == [1, 2]
     assert len([r for r in rows if r["loss"] is not None and r["epoch"] == 1]) > 0
 
@@ -95,17 +57,17 @@ def test_checkpoint_of_another_recipe_is_not_resumed(tmp_path):
 def test_schedule_spans_the_batches_drawn_with_hard_negatives(tmp_path):
     """Mined hard negatives make an epoch longer than the unmined plan: the cosine must still end with the stage,
     not halfway through it, and the metrics' step numbers must not collide across epochs."""
-    recipe = dict(RECIPE, epochs=4, hard_negatives_k=3)
+    recipe = dict(TRAINING_RECIPE, epochs=4, hard_negatives_k=3)
     lrs = []
     hook = register_optimizer_step_pre_hook(
         lambda optimizer, args, kwargs: lrs.append(optimizer.param_groups[0]["lr"])
     )
     try:
-        _, _, rows = _train(tmp_path, recipe)
+        _, _, rows = train_on_rendered_views(tmp_path, recipe)
     finally:
         hook.remove()
     steps = [r for r in rows if r["loss"] is not None]
-    unmined = samplers.HardNegativeBatchSampler(_views_data().labels, 8, 2)
+    unmined = samplers.HardNegativeBatchSampler(rendered_views().labels, 8, 2)
     assert len(steps) > recipe["epochs"] * len(unmined)  # the premise: mining draws more batches
     assert len(lrs) == len(steps)
     before_last = [lr for lr, r in zip(lrs, steps) if r["epoch"] < recipe["epochs"]]
@@ -117,9 +79,9 @@ def test_schedule_spans_the_batches_drawn_with_hard_negatives(tmp_path):
 
 def _eval_data(bundle) -> stage.EvalData:
     """The shifted renders as queries against the unshifted ones."""
-    data = _views_data()
-    order = np.argsort([shift for _ in NAMES for shift in (1, 0)], kind="stable")  # queries first
-    n = len(NAMES)
+    data = rendered_views()
+    order = np.argsort([shift for _ in TRAINING_NAMES for shift in (1, 0)], kind="stable")  # queries first
+    n = len(TRAINING_NAMES)
     tokens = bundle.tokenize([data.texts[i][0] for i in order])
     return stage.EvalData(data.crops[order], tokens, np.arange(n), np.arange(n, 2 * n), data.labels[order])
 
@@ -127,15 +89,15 @@ def _eval_data(bundle) -> stage.EvalData:
 @pytest.mark.parametrize(
     "recipe, scores, kept",
     [
-        (dict(RECIPE, objective="views", modality="image"), [0.1, 0.5, 0.3, 0.2], 1),
-        (dict(RECIPE, objective="clip"), [0.9, 0.5, 0.6, 0.7], 0),  # training only hurt: the start is kept
-        (dict(RECIPE, hard_negatives_k=0), [0.1, 0.2, 0.3, 0.4], 3),
+        (dict(TRAINING_RECIPE, objective="views", modality="image"), [0.1, 0.5, 0.3, 0.2], 1),
+        (dict(TRAINING_RECIPE, objective="clip"), [0.9, 0.5, 0.6, 0.7], 0),  # training only hurt: the start is kept
+        (dict(TRAINING_RECIPE, hard_negatives_k=0), [0.1, 0.2, 0.3, 0.4], 3),
     ],
 )
 def test_every_objective_keeps_its_best_epoch_the_start_included(tmp_path, monkeypatch, caplog, recipe, scores,
                                                                   kept):  # fmt: skip
     torch.set_num_threads(1)
-    bundle = _bundle()
+    bundle = untrained_bundle()
     start = {k: v.clone() for k, v in bundle.model.state_dict().items()}
     evaluated = iter(scores)
     monkeypatch.setattr(stage, "evaluate_top1", lambda *args: next(evaluated))
@@ -144,7 +106,7 @@ def test_every_objective_keeps_its_best_epoch_the_start_included(tmp_path, monke
     monkeypatch.setattr(stage, "_atomic_save", lambda obj, path: (saved.__setitem__(
         obj["epoch"], {k: v.clone() for k, v in obj["model"].items()}), real_save(obj, path)))  # fmt: skip
     caplog.set_level("INFO", logger="clippings_wf.training.stage")
-    best, rows = stage.train_stage(bundle, recipe, _views_data(), _eval_data(bundle), tmp_path, seed=0,
+    best, rows = stage.train_stage(bundle, recipe, rendered_views(), _eval_data(bundle), tmp_path, seed=0,
                                       batch_size=8, eval_batch_size=16, device="cpu")  # fmt: skip
     assert [(r["epoch"], r["val_top1"]) for r in rows if r["loss"] is None] == list(enumerate(scores))
     assert rows[0]["step"] == 0
@@ -162,13 +124,13 @@ def test_resumed_stage_redraws_the_same_dropout_masks(tmp_path, monkeypatch):
     that generator's stream from the checkpoint, so it ends where an uninterrupted one does."""
     torch.set_num_threads(1)
     features = np.random.default_rng(0).normal(size=(16, 40, 120)).astype(np.float16)
-    data = stage.TrainingData(features, [[n] for n in NAMES for _ in range(2)], np.repeat(np.arange(8), 2))
+    data = stage.TrainingData(features, [[n] for n in TRAINING_NAMES for _ in range(2)], np.repeat(np.arange(8), 2))
     recipe = {"stage": "test", "objective": "views", "modality": "image", "data": "synthetic", "epochs": 2,
               "lr": 0.003, "temperature": 0.1}  # fmt: skip
 
     def train(folder):
         torch.manual_seed(0)
-        bundle = modeling.load_bundle("clippings-textline-char", vocab=CharTokenizer.build(NAMES))
+        bundle = modeling.load_bundle("clippings-textline-char", vocab=CharTokenizer.build(TRAINING_NAMES))
         return stage.train_stage(bundle, recipe, data, None, folder, seed=0, batch_size=8, eval_batch_size=16,
                                     device="cpu")[0]  # fmt: skip
 

@@ -19,7 +19,7 @@ from clippings_wf.evaluation.metrics import character_error_rate
 from clippings_wf.data.synthetic import generate_synthetic_views
 from clippings_wf.reporting.tables import main_results_table
 
-from conftest import REPO
+from helpers import REPO
 
 SETTINGS = dict(n_entities=40, distractor_fraction=0.25, queries_per_entity=(1, 3),
                 split_fractions={"train": 0.6, "val": 0.2, "test": 0.2}, n_pool=10, old_form_prob=0.5,
@@ -34,7 +34,7 @@ def bench(tmp_path_factory):
 
 def test_same_seed_same_bytes(bench, tmp_path):
     out, records = bench
-    again = generate_benchmark(tmp_path, seed=3, **SETTINGS)
+    generate_benchmark(tmp_path, seed=3, **SETTINGS)
     assert (out / "records.csv").read_bytes() == (tmp_path / "records.csv").read_bytes()
     for path in list(records["image_path"][:20]) + list(records["clean_image_path"][:20]):
         assert (out / path).read_bytes() == (tmp_path / path).read_bytes(), path

@@ -9,9 +9,7 @@ import yaml
 
 from clippings_wf.data import leakage
 from example_manifest import write_example_manifest
-from test_workflow import _copy_workflow, _snakemake
-
-from conftest import REPO
+from helpers import REPO, copy_workflow, run_snakemake
 
 
 def _manifest_config(workdir: Path, manifest: Path) -> None:
@@ -31,9 +29,9 @@ def test_bad_manifest_fails_before_any_job(tmp_path):
     frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     frame.loc[2, "image_path"] = "images/missing.png"
     frame.to_csv(manifest, index=False)
-    workdir = _copy_workflow(tmp_path / "wf")
+    workdir = copy_workflow(tmp_path / "wf")
     _manifest_config(workdir, manifest)
-    result = _snakemake(workdir, check=False)
+    result = run_snakemake(workdir, check=False)
     assert result.returncode != 0
     assert f"datasets.my_docs.manifest: {manifest}: invalid manifest" in result.stderr
     assert f"line 4 (record_id {frame.loc[2, 'record_id']!r}): image file not found" in result.stderr
@@ -44,12 +42,13 @@ def test_bad_manifest_fails_before_any_job(tmp_path):
 def manifest_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("manifest_run")
     manifest = write_example_manifest(root / "docs", n_entities=40)
-    workdir = _copy_workflow(root / "wf")
+    workdir = copy_workflow(root / "wf")
     _manifest_config(workdir, manifest)
-    _snakemake(workdir)
+    run_snakemake(workdir)
     return workdir / "results" / "my_docs"
 
 
+@pytest.mark.e2e
 def test_manifest_of_images_runs_end_to_end(manifest_run):
     table = pd.read_csv(manifest_run / "tables" / "main_results.csv")
     assert {"Levenshtein", "Char TF-IDF (n-grams tuned)", "SelfSup multimodal", "Sup multimodal"} <= set(table["method"])

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from clippings_wf.runtime import determinism
+from clippings_wf.models import artifacts
 from clippings_wf.models import embedding
 from clippings_wf.models import feature_cache
 from clippings_wf.models import modeling
@@ -26,7 +27,7 @@ manifest = read_manifest(manifest_path)
 keep = (manifest["role"] == "reference") | ((manifest["role"] == "query") & manifest["split"].isin(["val", "test"]))
 records = manifest[keep].reset_index(drop=True)
 
-bundle = modeling.load_artifact(snakemake.input.model, device=device)
+bundle = artifacts.load_artifact(snakemake.input.model, device=device)
 feature_cache.attach(bundle, [snakemake.input.features])
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)

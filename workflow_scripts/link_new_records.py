@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     import torch
 
     from clippings_wf.linking import matching
+    from clippings_wf.models import artifacts
     from clippings_wf.models import modeling
 
     threshold = args.threshold
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
         log.info("no threshold given: no query is flagged as a no-match")
 
     device = modeling.pick_device(args.device)
-    bundle = modeling.load_artifact(args.model, device=device)
+    bundle = artifacts.load_artifact(args.model, device=device)
     w = args.w if args.w is not None else float(bundle.extra.get("w", 0.5))
     if bundle.channels == 1 and device.type == "cpu":
         bundle.model.visual.to(memory_format=torch.channels_last)

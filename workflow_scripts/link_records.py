@@ -55,7 +55,7 @@ for row in snakemake.params.rows:
 tuned = snakemake.params.tuned_w_model
 if tuned in embeddings:
     for ocr in ocr_conditions(manifest):
-        w_best, val_top1 = pooling.tune_w(lambda w: link(tuned, ocr, w, "val")[0])
+        w_best, val_top1 = pooling.tune_w(lambda w, ocr=ocr: link(tuned, ocr, w, "val")[0])
         test_top1, pred = link(tuned, ocr, w_best, "test")
         results.append({"method": f"{tuned}_tuned_w", "ocr": ocr, "w": w_best, "top1": test_top1, "val_top1": val_top1})
         predictions.append(pred.assign(method=f"{tuned}_tuned_w", ocr=ocr))

@@ -15,8 +15,11 @@ from clippings_wf.runtime import determinism
 from clippings_wf.models import embedding
 from clippings_wf.models import feature_cache
 from clippings_wf.data import leakage
+from clippings_wf.models import artifacts
 from clippings_wf.models import modeling
 from clippings_wf.training import stage
+from clippings_wf.training.data import load_eval_data, load_training_data
+from clippings_wf.training.objectives import stage_weight
 from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import read_manifest
 
@@ -37,7 +40,7 @@ determinism.make_deterministic(int(settings["seed"]), device)
 init = snakemake.input.get("init")
 if init:
     # The previous stage must be of the configured architecture (refused with both names otherwise).
-    bundle = modeling.load_artifact(init, device=device, architecture=model_cfg["architecture"])
+    bundle = artifacts.load_artifact(init, device=device, architecture=model_cfg["architecture"])
 else:
     bundle = modeling.load_bundle(
         model_cfg["architecture"], model_cfg["pretrained"], vocab=snakemake.input.vocab, device=device
@@ -49,10 +52,10 @@ if "features_records" in snakemake.input.keys():  # a frozen recognizer tower re
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 
-data = stage.load_training_data(
+data = load_training_data(
     bundle, recipe["data"], manifest, manifest_path.parent, views, workers=snakemake.threads
 )
-eval_data = stage.load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
+eval_data = load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
 log.info("%d training records, %s classes", len(data.crops), "no" if data.labels is None else len(set(data.labels)))
 
 # Per-epoch checkpoints live outside the rule's declared outputs, so Snakemake keeps them when an interrupted
@@ -73,14 +76,14 @@ best_state, rows = stage.train_stage(
 bundle.model.load_state_dict(best_state)
 metrics = stage.metrics_frame(rows)
 val = metrics["val_top1"].dropna()
-modeling.save_artifact(
+artifacts.save_artifact(
     snakemake.output.model,
     bundle.model,
     bundle.architecture,
     vocab=bundle.tokenizer,
     extra={
         "stage": recipe["stage"],
-        "w": stage.stage_weight(recipe),
+        "w": stage_weight(recipe),
         "val_top1": float(val.max()) if len(val) else -1.0,
         "encoder_finetuned": bundle.input_kind == "recognizer_pixels",
     },

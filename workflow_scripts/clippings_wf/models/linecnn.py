@@ -93,12 +93,6 @@ def clippings_linecnn_s(pretrained=False, **kwargs) -> LineCNN:
 
 
 @register_model
-def clippings_linecnn_s2(pretrained=False, **kwargs) -> LineCNN:
-    """16-32-64-128, two convs per stage (larger receptive field, about twice the cost)."""
-    return _create((16, 32, 64, 128), 2, pretrained, **kwargs)
-
-
-@register_model
 def clippings_linecnn_m(pretrained=False, **kwargs) -> LineCNN:
     """32-64-128-192, one conv per stage."""
     return _create((32, 64, 128, 192), 1, pretrained, **kwargs)

@@ -88,16 +88,6 @@ class HardNegativeBatchSampler:
             yield out
 
 
-def class_centroids(emb: np.ndarray, labels) -> tuple[list, np.ndarray]:
-    """(class_ids, float32 [C, d] L2-normalized mean embedding per class)."""
-    labels = np.asarray(labels)
-    class_ids, inverse = np.unique(labels, return_inverse=True)
-    sums = np.zeros((len(class_ids), emb.shape[1]), dtype=np.float64)
-    np.add.at(sums, inverse, emb)
-    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    return class_ids.tolist(), sums.astype(np.float32)
-
-
 def mine_hard_negatives(class_embeddings: np.ndarray, class_ids, k: int) -> dict:
     """{class_id: [k nearest other class_ids, nearest first]} by inner product of (normalized) class centroids."""
     x = np.asarray(class_embeddings, dtype=np.float32)
