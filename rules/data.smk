@@ -67,7 +67,7 @@ rule synthetic_renders:
         "../envs/data.yaml"
     threads: 8
     resources:
-        mem_mb=5000,  # measured 3,018 MB peak in the default run (README)
+        mem_mb=5000,  # measured 3,018 MB peak in the 2026-11-24 default run (CHANGELOG)
         runtime=60,
     params:
         synthetic=synthetic_params,

@@ -77,7 +77,7 @@ def installed_ocr_languages() -> list[str]:
 
 
 def manifest_problems(name: str, dataset: dict) -> list[str]:
-    """A manifest dataset's file, checked before any job runs (images: header only, see README)."""
+    """A manifest dataset's file, checked before any job runs (images: header only, see docs/data.md)."""
     from clippings_wf.data.user_manifest import ManifestError, check_manifest
 
     problems = []

@@ -2,7 +2,7 @@
 
 On CPU this makes a training stage bit-identical between runs with the same seed and thread count (tested in
 tests/test_determinism.py). On CUDA some kernels have no deterministic version (atomics in scatter/index_add,
-adaptive max-pool backward); there torch only warns, and results may differ in the last bits (README).
+adaptive max-pool backward); there torch only warns, and results may differ in the last bits (docs/guarantees.md).
 """
 
 from __future__ import annotations
