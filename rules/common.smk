@@ -4,6 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config, pooled_variant, validate_config
+from clippings_wf.kinds import kind_of, links
 from clippings_wf.languages import applicable_baselines, ocr_settings
 from clippings_wf.models.modeling import uses_recognizer
 from clippings_wf.ocr import recognizer
@@ -60,17 +61,46 @@ def pretrained_warm_start():
     return config["model"]["pretrained"] != "none"
 
 
+def record_kind(wildcards):
+    """The dataset's kind of record (clippings_wf/kinds.py); an evaluation-only dataset's is its models'."""
+    return kind_of(dataset_config(wildcards))
+
+
+def synthetic_stages(wildcards):
+    """Whether the name renders (warm-ups, synthetic SupCon) train this dataset's models: text-line records."""
+    return kind_of(config["datasets"][models_dataset(wildcards)]).synthetic_stages
+
+
+def record_params(wildcards):
+    """What train.py and embed_records.py need to know of the records: their kind and whether they link."""
+    return {
+        "kind": record_kind(wildcards).name,
+        "links": links(dataset_config(wildcards)),
+    }
+
+
 def selfsup_init(wildcards):
-    if pretrained_warm_start():
+    if pretrained_warm_start() or not synthetic_stages(wildcards):
         return []
     return f"results/{wildcards.dataset}/models/warmup_text/model.pt"
 
 
 def finetune_init(wildcards):
-    # The unimodal baseline starts from a vision tower that never saw language.
+    # The unimodal baseline starts from a vision tower that never saw language: the synthetic warm-up's, or
+    # where a kind has none, the configured model itself.
     if wildcards.variant == "unimodal_vision":
+        if not synthetic_stages(wildcards):
+            return []
         return f"results/{wildcards.dataset}/models/warmup_vision/model.pt"
     return f"results/{wildcards.dataset}/models/selfsup/model.pt"
+
+
+def labelled_init(wildcards):
+    """The labelled stage continues the synthetic one, or where the records' kind has no renders, starts where
+    the synthetic stage would have."""
+    if synthetic_stages(wildcards):
+        return f"results/{wildcards.dataset}/models/sup_{wildcards.variant}_synthetic/model.pt"
+    return finetune_init(wildcards)
 
 
 def variant_weight(wildcards):
@@ -87,7 +117,7 @@ def linked_model_files(wildcards):
 
 def training_metrics(wildcards):
     stages = ["selfsup"] + [f"sup_{v}" for v in SUPERVISED_VARIANTS]
-    if not pretrained_warm_start():
+    if not pretrained_warm_start() and synthetic_stages(wildcards):
         stages = ["warmup_vision", "warmup_text"] + stages
     return expand(
         "results/{dataset}/models/{stage}/metrics.csv",
@@ -116,9 +146,10 @@ def trained_model(wildcards):
 
 def dataset_targets(dataset):
     """A dataset's final outputs. An evaluation-only one has no training curves of its own and skips no-match
-    and clustering (kept cheap); it compares its top-1 with its models' dataset instead.
+    and clustering (kept cheap); it compares its top-1 with its models' dataset instead. One evaluated by
+    clustering alone (no references) has the clustering table and figures only: the linking tables do not apply.
     """
-    targets = [
+    linking = [
         "results/{dataset}/tables/main_results.csv",
         "results/{dataset}/tables/main_results.md",
         "results/{dataset}/tables/main_results.tex",
@@ -127,21 +158,38 @@ def dataset_targets(dataset):
         "results/{dataset}/tables/complementarity.md",
         "results/{dataset}/tables/reference_comparison.md",
         "results/{dataset}/figures/main_results.png",
+    ]
+    targets = [
         "results/{dataset}/figures/example_records.png",
         "results/{dataset}/figures/retrieval_gallery.png",
         "results/{dataset}/figures/embedding_map.png",
         "results/{dataset}/tables/resources.csv",
     ]
-    if dataset in EVALUATION_ONLY:
-        targets.append("results/{dataset}/tables/shift_comparison.md")
-    else:
-        targets += [
-            "results/{dataset}/figures/training_curves.png",
-            "results/{dataset}/tables/nomatch.md",
-            "results/{dataset}/figures/nomatch_thresholds.png",
-            "results/{dataset}/tables/clustering.md",
-            "results/{dataset}/figures/clustering.png",
+    clustering = [
+        "results/{dataset}/tables/clustering.md",
+        "results/{dataset}/figures/clustering.png",
+    ]
+    if not links(config["datasets"][dataset]):
+        # the retrieval figures (one rule) show queries beside the references they retrieve
+        targets = [
+            t
+            for t in targets
+            if "retrieval_gallery" not in t and "embedding_map" not in t
         ]
+        targets += ["results/{dataset}/figures/training_curves.png"] + clustering
+    elif dataset in EVALUATION_ONLY:
+        targets = linking + targets + ["results/{dataset}/tables/shift_comparison.md"]
+    else:
+        targets = (
+            linking
+            + targets
+            + [
+                "results/{dataset}/figures/training_curves.png",
+                "results/{dataset}/tables/nomatch.md",
+                "results/{dataset}/figures/nomatch_thresholds.png",
+            ]
+            + clustering
+        )
     return expand(targets, dataset=dataset)
 
 
@@ -183,7 +231,11 @@ def recognizer_width(wildcards):
 
 
 def ocr_params(wildcards):
-    return ocr_settings(dataset_language(wildcards), dataset_config(wildcards)["ocr"])
+    """Tesseract's languages, the OCR text cap, and whether it reads one line or a block (the record kind)."""
+    settings = ocr_settings(
+        dataset_language(wildcards), dataset_config(wildcards)["ocr"]
+    )
+    return settings | {"mode": record_kind(wildcards).ocr_mode}
 
 
 def baseline_methods(wildcards):
@@ -219,13 +271,29 @@ def reads_cached_features(wildcards):
 def training_inputs(wildcards):
     inputs = {
         "manifest": f"results/{wildcards.dataset}/data/manifest.csv",
-        "views": f"results/{wildcards.dataset}/synthetic/views.parquet",
         "vocab": f"results/{wildcards.dataset}/models/vocab.json",
     }
+    if synthetic_stages(wildcards):
+        inputs["views"] = f"results/{wildcards.dataset}/synthetic/views.parquet"
     if reads_cached_features(wildcards):
         inputs["features_records"] = f"results/{wildcards.dataset}/features/records.npz"
         inputs["features_views"] = f"results/{wildcards.dataset}/features/views.npz"
     return inputs
+
+
+def vocab_inputs(wildcards):
+    """The tokenizer's characters: every OCR text of the records, and of the synthetic renders where there are."""
+    inputs = {"manifest": f"results/{wildcards.dataset}/data/manifest.csv"}
+    if synthetic_stages(wildcards):
+        inputs["views"] = f"results/{wildcards.dataset}/synthetic/views.parquet"
+    return inputs
+
+
+def modern_ocr_input(wildcards):
+    """The recognizer's pass (the `modern` OCR condition) where the records' kind is read by a line recognizer."""
+    if record_kind(wildcards).modern_ocr:
+        return f"results/{wildcards.dataset}/features/records.npz"
+    return []
 
 
 def stage_params(stage):
@@ -261,6 +329,8 @@ def stage_params(stage):
         recipe = dict(recipes[stage], stage=stage)
         if "variant" in wildcards.keys():
             recipe["w"] = variant_weight(wildcards)
+        if recipe["data"] == "pool+synthetic" and not synthetic_stages(wildcards):
+            recipe["data"] = "pool"
         return recipe
 
     return params
@@ -306,6 +376,7 @@ def import_params(wildcards):
         "split": dataset["split"],
         "ocr_columns": dataset["ocr"]["columns"],
         "max_ocr_chars": dataset["ocr"]["max_chars"],
+        "references": links(dataset),
     }
 
 

@@ -6,7 +6,7 @@ rule embed_records:
     input:
         manifest="results/{dataset}/data/manifest.csv",
         model=trained_model,  # an evaluation-only dataset's: results/<models_from>/models/{model}/model.pt
-        features="results/{dataset}/features/records.npz",
+        features=modern_ocr_input,  # the recognizer's pass: its cached features where the tower reads them
     output:
         embeddings="results/{dataset}/embeddings/{model}.npz",
     log:
@@ -22,5 +22,6 @@ rule embed_records:
     params:
         device=config["model"]["device"],
         batch_size=TRAINING["eval_batch_size"],
+        records=record_params,
     script:
         "../workflow_scripts/embed_records.py"

@@ -24,6 +24,7 @@ rule supcon_synthetic:
         stage=stage_params("supcon_synthetic"),
         model=model_params,
         training=TRAINING,
+        records=record_params,
     script:
         "../workflow_scripts/train.py"
 
@@ -31,7 +32,7 @@ rule supcon_synthetic:
 rule supcon_labelled:
     input:
         unpack(training_inputs),
-        init="results/{dataset}/models/sup_{variant}_synthetic/model.pt",
+        init=labelled_init,
     output:
         model="results/{dataset}/models/sup_{variant}/model.pt",
         metrics="results/{dataset}/models/sup_{variant}/metrics.csv",
@@ -49,5 +50,6 @@ rule supcon_labelled:
         stage=stage_params("supcon_labelled"),
         model=model_params,
         training=TRAINING,
+        records=record_params,
     script:
         "../workflow_scripts/train.py"

@@ -4,7 +4,7 @@
 rule ocr_records:
     input:
         unpack(ocr_inputs),
-        modern="results/{dataset}/features/records.npz",
+        modern=modern_ocr_input,
     output:
         manifest="results/{dataset}/data/manifest.csv",
         quality=report(

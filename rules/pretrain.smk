@@ -4,8 +4,7 @@
 
 rule build_vocab:
     input:
-        manifest="results/{dataset}/data/manifest.csv",
-        views="results/{dataset}/synthetic/views.parquet",
+        unpack(vocab_inputs),
     output:
         vocab="results/{dataset}/models/vocab.json",
     log:
@@ -40,6 +39,7 @@ rule warmup_vision:
         stage=stage_params("warmup_vision"),
         model=model_params,
         training=TRAINING,
+        records=record_params,
     script:
         "../workflow_scripts/train.py"
 
@@ -65,6 +65,7 @@ rule warmup_text:
         stage=stage_params("warmup_text"),
         model=model_params,
         training=TRAINING,
+        records=record_params,
     script:
         "../workflow_scripts/train.py"
 
@@ -90,5 +91,6 @@ rule align_selfsup:
         stage=stage_params("selfsup"),
         model=model_params,
         training=TRAINING,
+        records=record_params,
     script:
         "../workflow_scripts/train.py"

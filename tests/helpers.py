@@ -149,3 +149,14 @@ def train_on_rendered_views(checkpoint_dir, recipe=TRAINING_RECIPE):
         bundle, recipe, rendered_views(), None, checkpoint_dir, seed=0, batch_size=8, eval_batch_size=16, device="cpu"
     )
     return bundle, best, rows
+
+
+def dry_run_jobs(text: str) -> list[dict]:
+    """The jobs a `snakemake -n` run lists: rule, input, output and wildcards (as a dict) of each."""
+    jobs = []
+    for rule, body in re.findall(r"^rule (\w+):\n((?:    .*\n?)*)", text, flags=re.M):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, flags=re.M))
+        wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv)
+        jobs.append({"rule": rule, "input": fields.get("input", ""), "output": fields.get("output", ""),
+                     "wildcards": wildcards})  # fmt: skip
+    return jobs

@@ -12,10 +12,11 @@ from clippings_wf.records import read_manifest
 from clippings_wf.models.tokenizer import CharTokenizer
 
 manifest = read_manifest(snakemake.input.manifest)
-views = pd.read_parquet(snakemake.input.views, columns=["ocr"])
+# the synthetic renders' OCR too, where the records' kind has renders
+views = pd.read_parquet(snakemake.input.views, columns=["ocr"]) if "views" in snakemake.input.keys() else None
 training_rows = manifest[manifest["split"].isin(["train", "pool"])]
 texts = (
-    views["ocr"].fillna("").tolist()
+    (views["ocr"].fillna("").tolist() if views is not None else [])
     + training_rows.get("ocr_noisy", pd.Series(dtype=str)).tolist()
     + training_rows.get("ocr_clean", pd.Series(dtype=str)).tolist()
 )

@@ -18,17 +18,23 @@ from clippings_wf.models import modeling
 from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import read_manifest
 from clippings_wf.evaluation.metrics import ocr_condition_name
+from clippings_wf.kinds import KINDS
 
 log = logging.getLogger("embed_records")
 device = modeling.pick_device(snakemake.params.device)
 determinism.make_deterministic(0, device)  # no randomness here; deterministic kernels only
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)
-keep = (manifest["role"] == "reference") | ((manifest["role"] == "query") & manifest["split"].isin(["val", "test"]))
+# Linking: every reference and the val/test queries; clustering alone: the val/test records.
+evaluated = manifest["role"].isin(["query", "record"]) & manifest["split"].isin(["val", "test"])
+keep = (manifest["role"] == "reference") | evaluated
 records = manifest[keep].reset_index(drop=True)
 
 bundle = artifacts.load_artifact(snakemake.input.model, device=device)
-feature_cache.attach(bundle, [snakemake.input.features])
+if snakemake.input.features:
+    feature_cache.attach(bundle, [snakemake.input.features])
+if KINDS[snakemake.params.records["kind"]].image == "photo":
+    bundle.fit = "photo"
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 log.info(

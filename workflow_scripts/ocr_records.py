@@ -23,22 +23,28 @@ settings = dict(snakemake.params.ocr)  # noqa: F821
 records_path = Path(snakemake.input.records)  # noqa: F821
 records = read_records(records_path)
 root = records_path.parent
+# The image the OCR reads: the record's own (a text line), or the one its manifest names (a photo's caption).
+separate = "ocr_image_path" in records
 for condition, column in (("noisy", "image_path"), ("clean", "clean_image_path")):
+    if separate:
+        column = "ocr_" + column if condition == "noisy" or "clean_ocr_image_path" in records else "missing"
     if f"ocr_{condition}" in records:  # given by the dataset's manifest
         logging.info("%s OCR given by the manifest", condition)
         continue
-    if condition == "clean" and not (records[column] != "").all():  # a manifest without clean images
+    if condition == "clean" and not (records.get(column, pd.Series("")) != "").all():  # no clean images given
         logging.warning("no clean images: the clean OCR condition repeats the noisy OCR (README)")
         records["ocr_clean"] = records["ocr_noisy"]
         continue
-    items = [(root / p, v) for p, v in zip(records[column], records["vertical"])]
-    texts = ocr_images(items, settings["lang"], settings["lang_vertical"],
-                       workers=snakemake.threads, desc=f"ocr {condition}")  # noqa: F821
+    # A line crop taller than wide is a vertical line; a caption block is read as it stands.
+    vertical = records["vertical"] if not separate else [0] * len(records)
+    items = [(root / p, v) for p, v in zip(records[column], vertical)]
+    texts = ocr_images(items, settings["lang"], settings["lang_vertical"], workers=snakemake.threads,  # noqa: F821
+                       desc=f"ocr {condition}", mode=settings["mode"])  # fmt: skip
     records[f"ocr_{condition}"], cut = cap_ocr_texts(pd.Series(texts, index=records.index), settings["max_chars"])
     if cut:
         logging.warning("%d %s OCR texts longer than %d characters were cut (ocr.max_chars)", cut, condition,
                         settings["max_chars"])
-if "ocr_modern" not in records:  # the recognizer's greedy text, read in the same pass as its features
+if "ocr_modern" not in records and snakemake.input.modern:  # noqa: F821  (the recognizer's text, where it reads lines)
     with np.load(snakemake.input.modern, allow_pickle=False) as cache:  # noqa: F821
         modern = pd.Series(cache["texts"], index=cache["keys"])
     records["ocr_modern"], _ = cap_ocr_texts(modern.reindex(records["record_id"]).fillna("").set_axis(records.index),

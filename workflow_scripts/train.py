@@ -21,6 +21,7 @@ from clippings_wf.training import stage
 from clippings_wf.training.data import load_eval_data, load_training_data
 from clippings_wf.training.objectives import stage_weight
 from clippings_wf.runtime.atomic import atomic_path
+from clippings_wf.kinds import KINDS
 from clippings_wf.records import read_manifest
 
 log = logging.getLogger("train")
@@ -32,7 +33,9 @@ log.info("stage %s on %s: %s", recipe["stage"], modeling.describe_device(device)
 
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)
-views = pd.read_parquet(snakemake.input.views)
+kind = KINDS[snakemake.params.records["kind"]]
+# The synthetic renders, where the records' kind has them (text lines): none otherwise.
+views = pd.read_parquet(snakemake.input.views) if "views" in snakemake.input.keys() else None
 leakage.check_no_leakage(manifest, views)  # no validation or test firm may reach a training pool
 
 # Seeds the first stage's random init too; deterministic kernels make same-seed runs bit-identical on CPU.
@@ -49,13 +52,18 @@ if model_cfg.get("finetune_encoder"):
     modeling.finetune_encoder(bundle)  # the recognizer's encoder trains too, from pixels (a GPU's job)
 if "features_records" in snakemake.input.keys():  # a frozen recognizer tower reads its cached features
     feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
+if kind.image == "photo":
+    bundle.fit = "photo"  # the whole picture in the tower's square input (models.images.preprocess_photo)
 if embedding.use_channels_last(bundle):
     bundle.model.visual.to(memory_format=torch.channels_last)
 
 data = load_training_data(
     bundle, recipe["data"], manifest, manifest_path.parent, views, workers=snakemake.threads
 )
-eval_data = load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
+# Epoch selection by validation top-1 needs references; a dataset evaluated by clustering alone keeps the last.
+eval_data = None
+if snakemake.params.records["links"]:
+    eval_data = load_eval_data(bundle, manifest, manifest_path.parent, "val", workers=snakemake.threads)
 log.info("%d training records, %s classes", len(data.crops), "no" if data.labels is None else len(set(data.labels)))
 
 # Per-epoch checkpoints live outside the rule's declared outputs, so Snakemake keeps them when an interrupted

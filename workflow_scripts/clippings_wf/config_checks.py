@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 from clippings_wf.ocr import tesseract
+from clippings_wf.kinds import kind_of, links
 from clippings_wf.languages import OCR_MODELS, ocr_settings
 
 OUR_MODEL_CONFIGS = Path(__file__).parent / "models" / "model_configs"
@@ -88,7 +89,7 @@ def manifest_problems(name: str, dataset: dict) -> list[str]:
     ocr = dataset.get("ocr", {})
     try:
         check_manifest(dataset["manifest"], ocr.get("columns", {}), labelled=True, images="header",
-                       max_ocr_chars=ocr.get("max_chars"))
+                       max_ocr_chars=ocr.get("max_chars"), references=links(dataset))
     except ManifestError as e:
         problems.append(f"datasets.{name}.manifest: {e}")
     return problems
@@ -169,8 +170,32 @@ def variant_problems(supervised: dict) -> list[str]:
     return problems
 
 
+def kind_problems(config: dict) -> list[str]:
+    """A dataset's record kind and evaluation must be ones the rules can run (clippings_wf/kinds.py)."""
+    ours = {p.stem for p in OUR_MODEL_CONFIGS.glob("*.json")}  # every one a text-line tower
+    datasets, problems = config["datasets"], []
+    for name, dataset in datasets.items():
+        kind = kind_of(dataset)
+        architecture = (config["model"] | dataset.get("model", {}))["architecture"]
+        if not kind.line_towers and "generate" in dataset:
+            problems.append(f"datasets.{name}.record_kind: the generators render text lines; a {kind.name} dataset "
+                            "comes from a manifest")
+        if not kind.line_towers and architecture in ours and "models_from" not in dataset:
+            problems.append(f"datasets.{name}.record_kind: {architecture!r} reads text lines, not {kind.name} "
+                            f"records: set datasets.{name}.model.architecture to a square image tower (an open_clip "
+                            "architecture, e.g. ViT-B-32, with model.pretrained a CLIP checkpoint)")
+        source = datasets.get(dataset.get("models_from"), {})
+        if "models_from" in dataset and kind_of(source).name != kind.name:
+            problems.append(f"datasets.{name}.record_kind: {kind.name}, but its models come from "
+                            f"{dataset['models_from']!r}, a {kind_of(source).name} dataset")
+        if "models_from" in dataset and not links(dataset):
+            problems.append(f"datasets.{name}.evaluation: an evaluation-only dataset (models_from) is compared by "
+                            "linking with its models' dataset; clustering alone is for a dataset that trains")
+    return problems
+
+
 def check_config(config: dict) -> None:
-    problems = variant_problems(config["training"]["supervised"])
+    problems = variant_problems(config["training"]["supervised"]) + kind_problems(config)
     for name, dataset in config["datasets"].items():
         gen = dataset.get("generate", {})
         split = gen.get("split", {})

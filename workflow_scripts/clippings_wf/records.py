@@ -11,7 +11,11 @@ import pandas as pd
 RECORD_COLUMNS = ["record_id", "image_path", "entity_id", "role", "split", "text", "base_name", "vertical", "font",
                   "clean_image_path"]  # fmt: skip
 REQUIRED_COLUMNS = ("record_id", "image_path", "entity_id", "role", "split")  # of the workflow's manifest.csv
-ROLES = ("query", "reference", "unlabeled")
+# query / reference: a linking dataset's records; record: a labelled record of a dataset evaluated by clustering
+# alone (clippings_wf.kinds.EVALUATIONS); unlabeled: the self-supervised pool of either.
+ROLES = ("query", "reference", "record", "unlabeled")
+LINKING_ROLES = ("query", "reference", "unlabeled")
+CLUSTERING_ROLES = ("record", "unlabeled")
 SPLITS = ("train", "val", "test")
 # The OCR conditions, each a manifest column ``ocr_<condition>``: Tesseract on the degraded crop (noisy) and on an
 # undegraded render (clean), as in the paper, and a modern pretrained recognizer (PP-OCR) on the degraded crop.

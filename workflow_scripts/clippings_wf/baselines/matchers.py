@@ -179,10 +179,13 @@ def select_tfidf_ngram_range(
 
 def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram_ranges, workers: int = 1) -> dict:
     """A baseline's options tuned on validation: the n-gram range of ``tfidf_char`` (by top-1 of the records
-    ``val_queries`` against ``references``, index arrays into ``texts`` and ``entity_ids``); nothing for the
-    others, whose settings are fixed."""
+    ``val_queries`` against ``references``, index arrays into ``texts`` and ``entity_ids``; the first range where
+    there are none, as for a dataset evaluated by clustering alone); nothing for the others, whose settings are
+    fixed."""
     if method != "tfidf_char":
         return {}
+    if len(val_queries) == 0 or len(references) == 0:  # no linking task to tune on (clustering alone)
+        return {"ngram_range": tuple(int(n) for n in ngram_ranges[0])}
     texts, entity_ids = np.asarray(texts, dtype=object), np.asarray(entity_ids, dtype=object)
     chosen, _ = select_tfidf_ngram_range(
         texts[val_queries], entity_ids[val_queries], texts[references], entity_ids[references],

@@ -41,14 +41,18 @@ def seeded_entity_split(frame: pd.DataFrame, fractions: dict, seed: int) -> pd.S
 
 
 def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_ocr_chars: int,
-                    labelled: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    labelled: bool = True, references: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user's manifest -> the workflow's records (records.RECORD_COLUMNS + given OCR) and a data summary.
 
     Decodes every image (the parse-time check only read headers) and fails naming the record. Image paths
     become absolute; ``vertical`` is 1 for a crop taller than wide (read turned, like the generator's).
+    ``references``: False for a dataset evaluated by clustering alone (roles record and unlabeled). An
+    ``ocr_image_path`` column (the image the OCR reads, e.g. a photo's caption; default the record's image) and
+    its ``clean_ocr_image_path`` are kept, made absolute.
     """
     ocr_columns = dict(ocr_columns or {})
-    checked = check_manifest(path, ocr_columns, labelled=labelled, images="decode", max_ocr_chars=max_ocr_chars)
+    checked = check_manifest(path, ocr_columns, labelled=labelled, images="decode", max_ocr_chars=max_ocr_chars,
+                             references=references)  # fmt: skip
     frame = checked.frame
     summary = dict(checked.summary)
     if labelled and "split" not in frame:
@@ -73,6 +77,9 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
         },
         columns=RECORD_COLUMNS,
     )
+    for column in ("ocr_image_path", "clean_ocr_image_path"):  # only where given: the firm records have none
+        if column in frame:
+            records[column] = [str(resolve_path(p, checked.path.parent)) if p else "" for p in frame[column]]
     if "name" in frame:  # the entity's name on every row of it, wherever it was given
         named = frame[frame["name"] != ""].groupby("entity_id")["name"].first()
         records["base_name"] = records["entity_id"].map(named).fillna("").where(~unlabeled, frame["name"])
@@ -83,15 +90,17 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
             log.warning("%s: %d %s OCR texts longer than %d characters were cut to %d (ocr.max_chars)",
                         checked.path, cut, condition, max_ocr_chars, max_ocr_chars)
     if labelled:
+        evaluated = "query" if references else "record"  # what validation and test need
         for name in SPLITS:
             in_split = records[(records["split"] == name) & ~unlabeled]
             summary[f"entities_{name}"] = int(in_split["entity_id"].nunique())
-            summary[f"queries_{name}"] = int((in_split["role"] == "query").sum())
+            summary[f"{evaluated}s_{name}"] = int((in_split["role"] == evaluated).sum())
+        _require_every_split(checked.path, summary, evaluated)
+    if labelled and references:
         refs = set(records.loc[records["role"] == "reference", "entity_id"])
         for name in ("val", "test"):
             q = records[(records["role"] == "query") & (records["split"] == name)]
             summary[f"no_match_queries_{name}"] = int((~q["entity_id"].isin(refs)).sum())
-        _require_every_split(checked.path, summary)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records.to_csv(out_dir / "records.csv", index=False, lineterminator="\n")
@@ -99,11 +108,12 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     return records, table
 
 
-def _require_every_split(path, summary: dict) -> None:
-    """Training needs a training split; model selection and the table need validation and test queries."""
-    lacking = [f"{name} {what}" for name, what in (("train", "entities"), ("val", "queries"), ("test", "queries"))
-               if not summary[f"{what}_{name}"]]  # fmt: skip
+def _require_every_split(path, summary: dict, evaluated: str = "query") -> None:
+    """Training needs a training split; model selection and the tables need validation and test queries (records,
+    for a dataset evaluated by clustering)."""
+    lacking = [f"{name} {what}" for name, what in (("train", "entities"), ("val", f"{evaluated}s"),
+                                                   ("test", f"{evaluated}s")) if not summary[f"{what}_{name}"]]  # fmt: skip
     if lacking:
         raise ManifestError(f"{path}: no {', no '.join(lacking)}: a labelled dataset needs a training split and "
-                            f"validation and test queries (counts: {summary})")
+                            f"validation and test {evaluated}s (counts: {summary})")
 

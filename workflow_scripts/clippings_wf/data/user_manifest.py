@@ -20,7 +20,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from clippings_wf.records import ROLES, SPLITS
+from clippings_wf.records import CLUSTERING_ROLES, LINKING_ROLES, ROLES, SPLITS
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def check_manifest(
     images: str = "header",
     require_role: bool = True,
     max_ocr_chars: int | None = None,
+    references: bool = True,
 ) -> CheckedManifest:
     """Validate a user's manifest; raise ManifestError listing every problem with its file, line and record.
 
@@ -127,22 +128,29 @@ def check_manifest(
     images: "header" (exists, not empty, PIL identifies it: cheap enough for parse time), "decode" (every
     pixel, the import step) or "none". Allowed and only counted: queries whose entity has no reference
     (no-match queries), empty OCR cells, OCR cells longer than ``max_ocr_chars`` (cut on import).
+    references: the dataset links queries to references (roles query, reference, unlabeled); False for one
+    evaluated by clustering alone (roles record, unlabeled; a missing role column means every row is a record).
     """
     path = Path(path)
     ocr_columns = dict(ocr_columns or {})
     frame = read_user_manifest(path)
-    _check_columns(path, frame, ocr_columns, labelled, require_role)
+    _check_columns(path, frame, ocr_columns, labelled, require_role and references)
+    if "role" not in frame:
+        frame["role"] = "" if references else "record"
     # Plain lists in every check: iterrows over a big manifest costs more than the image checks themselves.
     problems = Problems(frame)
-    _check_ids_and_roles(frame, problems, require_role)
+    _check_ids_and_roles(frame, problems, LINKING_ROLES if references else CLUSTERING_ROLES, require_role)
     if labelled:
         _check_entities(frame, problems)
     _check_clean_paths(frame, problems)
     frame["image_file"] = [str(resolve_path(v, path.parent)) for v in frame["image_path"].tolist()]
     sizes = _check_images(path, frame, problems, images) if images != "none" else []
     summary = {"records": len(frame)}
-    if labelled:
+    if labelled and references:
         summary.update(_check_references(path, frame, problems))
+    elif labelled:
+        summary.update(records=int((frame["role"] == "record").sum()), unlabeled=int((frame["role"] == "unlabeled").sum()),
+                       entities=int(frame.loc[frame["role"] == "record", "entity_id"].nunique()))  # fmt: skip
     for condition, column in ocr_columns.items():
         texts = frame[column]
         summary[f"empty_ocr_{condition}"] = int((texts.str.strip() == "").sum())
@@ -172,14 +180,12 @@ def _check_columns(path: Path, frame: pd.DataFrame, ocr_columns: dict, labelled:
                     "with workflow_scripts/link_new_records.py)")
         found = [c for c in frame.columns if c != "where"]
         raise ManifestError(f"{path}: missing column(s) {missing}{hint}; found columns {found}")
-    if "role" not in frame:
-        frame["role"] = ""
     if len(frame) == 0:
         raise ManifestError(f"{path}: the manifest has no records")
 
 
-def _check_ids_and_roles(frame: pd.DataFrame, problems: Problems, require_role: bool) -> None:
-    """Every record_id present and unique; every role known; every image_path given."""
+def _check_ids_and_roles(frame: pd.DataFrame, problems: Problems, roles: tuple, require_role: bool) -> None:
+    """Every record_id present and unique; every role one of ``roles``; every image_path given."""
     first_line = {}
     for i, record_id in enumerate(frame["record_id"].tolist()):
         if not record_id.strip():
@@ -189,8 +195,13 @@ def _check_ids_and_roles(frame: pd.DataFrame, problems: Problems, require_role: 
         else:
             first_line[record_id] = problems.where[i]
     for i, (role, image_path) in enumerate(zip(frame["role"].tolist(), frame["image_path"].tolist())):
-        if require_role and role not in ROLES:
-            problems.at(i, f"role {role!r} is not one of {list(ROLES)}")
+        if require_role and role not in roles:
+            hint = ""
+            if role in ROLES:
+                hint = (" (record is the role of a dataset evaluated by clustering alone, evaluation: clustering)"
+                        if role == "record" else " (a dataset evaluated by clustering alone has no queries or "
+                        "references: its labelled rows are records)")  # fmt: skip
+            problems.at(i, f"role {role!r} is not one of {list(roles)}{hint}")
         if not image_path.strip():
             problems.at(i, "empty image_path")
 
@@ -201,7 +212,7 @@ def _check_entities(frame: pd.DataFrame, problems: Problems) -> None:
     splits = frame["split"].tolist() if "split" in frame else None
     entity_splits = {}
     for i, (entity, role) in enumerate(zip(entities, roles)):
-        if role in ("query", "reference") and not entity.strip():
+        if role in ("query", "reference", "record") and not entity.strip():
             problems.at(i, f"a {role} needs an entity_id (records without one must have role 'unlabeled')")
         if splits is not None and role != "unlabeled":
             if splits[i] not in SPLITS:

@@ -1,4 +1,4 @@
-"""Line-crop preprocessing: PIL crop -> fixed-size uint8 ink image -> model input tensor.
+"""Image preprocessing: PIL crop or photo -> fixed-size uint8 image -> model input tensor.
 
 Crops are stored as uint8 INK intensity (255 - gray, background 0) so that zero padding is background
 and a whole dataset fits in memory (24 x 256 bytes per crop).
@@ -42,6 +42,21 @@ def preprocess_line_crop(img: Image.Image, height: int, width: int, fit: str = "
     return out
 
 
+def preprocess_photo(img: Image.Image, height: int, width: int) -> np.ndarray:
+    """A photograph -> uint8 grayscale [height, width] (the tower's square input): the whole picture scaled to
+    fit, centred, never turned (a tall photo is not a vertical line), the margin 0. Gray values are kept as they
+    are (a photo has no ink on paper to invert)."""
+    gray = img.convert("L")
+    w, h = gray.size
+    scale = min(height / h, width / w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    gray = gray.resize((new_w, new_h), Image.BILINEAR)
+    out = np.zeros((height, width), dtype=np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = np.asarray(gray, dtype=np.uint8)
+    return out
+
+
 def _open(source) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return Image.open(io.BytesIO(source))
@@ -51,12 +66,15 @@ def _open(source) -> Image.Image:
 def _load_one(args) -> np.ndarray:
     source, height, width, fit = args
     with _open(source) as img:
+        if fit == "photo":
+            return preprocess_photo(img, height, width)
         return preprocess_line_crop(img, height, width, fit)
 
 
 def load_crops(sources: Sequence, height: int, width: int, workers: int = 1, fit: str = "height",
                progress: bool = True) -> np.ndarray:
-    """Paths (str/Path) or encoded image bytes -> uint8 [N, height, width] ink array."""
+    """Paths (str/Path) or encoded image bytes -> uint8 [N, height, width]: ink arrays of line crops
+    (``fit`` "height" or "contain", preprocess_line_crop), or grayscale photos (``fit="photo"``)."""
     sources = [str(s) if isinstance(s, Path) else s for s in sources]
     out = np.zeros((len(sources), height, width), dtype=np.uint8)
     jobs = ((s, height, width, fit) for s in sources)
@@ -124,4 +142,4 @@ def augment_crops(batch_uint8: torch.Tensor, generator: torch.Generator, max_shi
     return x.round_().clamp_(0, 255).to(torch.uint8)
 
 
-__all__ = ["preprocess_line_crop", "load_crops", "to_model_input", "augment_crops"]
+__all__ = ["preprocess_line_crop", "preprocess_photo", "load_crops", "to_model_input", "augment_crops"]

@@ -18,8 +18,10 @@ from tqdm import tqdm
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
-_engines = {}  # per process: (lang, vertical) -> PyTessBaseAPI
-_langs = {}  # per process: {"horizontal": lang, "vertical": lang}
+_engines = {}  # per process: (lang, vertical, mode) -> PyTessBaseAPI
+_langs = {}  # per process: {"horizontal": lang, "vertical": lang, "mode": "line" | "block"}
+# One text line (a firm-name crop): RAW_LINE. Several lines (a caption): SINGLE_BLOCK, one uniform block of text.
+MODES = ("line", "block")
 _owner_pid = [os.getpid()]  # engines copied into a forked child are not reused there
 
 
@@ -47,7 +49,7 @@ def check_language(lang):
                                     f"install it with `apt-get install {package}`")
 
 
-def _engine(lang, vertical):
+def _engine(lang, vertical, mode="line"):
     # Tesseract's OpenMP threads only fight the worker processes for the cores; limited in pool workers only, since
     # the variable would reach every child of the main process, torch's jobs included (clippings_wf.runtime.logs).
     if multiprocessing.parent_process() is not None:
@@ -57,17 +59,21 @@ def _engine(lang, vertical):
     if _owner_pid[0] != os.getpid():
         _engines.clear()
         _owner_pid[0] = os.getpid()
-    key = (lang, vertical)
+    key = (lang, vertical, mode)
     if key not in _engines:
         # RAW_LINE skips layout analysis, which drops whole clean lines at some font sizes (empty output);
         # vertical crops are turned on their side first, which jpn_vert reads better than SINGLE_BLOCK_VERT_TEXT.
-        _engines[key] = tesserocr.PyTessBaseAPI(path=tessdata_dir() + "/", lang=lang, psm=tesserocr.PSM.RAW_LINE)
+        psm = tesserocr.PSM.RAW_LINE if mode == "line" else tesserocr.PSM.SINGLE_BLOCK
+        _engines[key] = tesserocr.PyTessBaseAPI(path=tessdata_dir() + "/", lang=lang, psm=psm)
     return _engines[key]
 
 
-def init_worker(lang="jpn", lang_vertical="jpn_vert"):
-    """Pool initializer (also fine to call in the main process): remembers the languages, loads them lazily."""
-    _langs["horizontal"], _langs["vertical"] = lang, lang_vertical
+def init_worker(lang="jpn", lang_vertical="jpn_vert", mode="line"):
+    """Pool initializer (also fine to call in the main process): remembers the languages and the mode (MODES),
+    loads the engines lazily."""
+    if mode not in MODES:
+        raise ValueError(f"OCR mode {mode!r} is not one of {MODES}")
+    _langs["horizontal"], _langs["vertical"], _langs["mode"] = lang, lang_vertical, mode
 
 
 def clean_output(text, lang):
@@ -84,7 +90,7 @@ def recognize(image, vertical=False):
     elif not isinstance(image, Image.Image):
         image = Image.open(image)
     lang = _langs.get("vertical" if vertical else "horizontal") or ("jpn_vert" if vertical else "jpn")
-    api = _engine(lang, bool(vertical))
+    api = _engine(lang, bool(vertical), _langs.get("mode", "line"))
     image = image.convert("L")
     if vertical:  # top of the column to the left: the text then runs left to right
         image = image.rotate(90, expand=True, fillcolor=255)
@@ -97,18 +103,19 @@ def _recognize_item(item):
     return recognize(image, vertical)
 
 
-def ocr_images(items, lang="jpn", lang_vertical="jpn_vert", workers=1, desc="ocr"):
-    """OCR ``items`` = [(PNG path or bytes, vertical), ...]; returns texts in input order."""
+def ocr_images(items, lang="jpn", lang_vertical="jpn_vert", workers=1, desc="ocr", mode="line"):
+    """OCR ``items`` = [(PNG path or bytes, vertical), ...], each one line or a block of lines (``mode``);
+    returns texts in input order (a block's lines joined as clean_output joins words)."""
     items = [(str(img) if isinstance(img, Path) else img, bool(vertical)) for img, vertical in items]
     check_language(lang)
     if any(v for _, v in items):
         check_language(lang_vertical)
     workers = max(1, min(int(workers), len(items) or 1))
     if workers == 1:
-        init_worker(lang, lang_vertical)
+        init_worker(lang, lang_vertical, mode)
         return [_recognize_item(it) for it in tqdm(items, desc=desc, mininterval=5)]
     chunksize = max(1, min(32, len(items) // (workers * 8)))
     with multiprocessing.get_context("fork").Pool(workers, initializer=init_worker,
-                                                  initargs=(lang, lang_vertical)) as pool:
+                                                  initargs=(lang, lang_vertical, mode)) as pool:
         return list(tqdm(pool.imap(_recognize_item, items, chunksize=chunksize), total=len(items),
                          desc=desc, mininterval=5))

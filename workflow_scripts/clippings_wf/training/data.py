@@ -33,13 +33,17 @@ class EvalData:
 def load_training_data(
     bundle, source: str, manifest: pd.DataFrame, manifest_dir: Path, views: pd.DataFrame, workers: int = 1
 ) -> TrainingData:
-    """The pool of a stage: ``synthetic``, ``pool+synthetic`` or ``labelled`` (the training split)."""
+    """The pool of a stage: ``synthetic``, ``pool+synthetic``, ``pool`` (records of a kind without synthetic
+    renders) or ``labelled`` (the training split)."""
     parts = []
     if source in ("synthetic", "pool+synthetic"):
         crops = bundle.load_crops(list(views["png"]), workers=workers, keys=feature_cache.view_keys(len(views)))
         parts.append((crops, [[as_text(t)] for t in views["ocr"]], views["name_id"].to_numpy()))
-    if source == "pool+synthetic":
-        pool = manifest[manifest["split"] == "pool"]
+    if source in ("pool", "pool+synthetic"):
+        # Image-OCR pairs without labels: the unlabelled pool, and where no renders stand beside it (``pool``),
+        # the training split's records as well (their labels unused; never a validation or test record).
+        splits = ["pool"] if source == "pool+synthetic" else ["pool", "train"]
+        pool = manifest[manifest["split"].isin(splits)]
         if len(pool):
             crops = bundle.load_crops(embedding.resolve_image_paths(pool, manifest_dir), workers=workers,
                                       keys=pool["record_id"])
@@ -57,7 +61,7 @@ def load_training_data(
         raise ValueError(f"unknown training data source {source!r}")
     crops = np.concatenate([p[0] for p in parts])
     texts = [t for p in parts for t in p[1]]
-    labels = None if source == "pool+synthetic" else np.concatenate([p[2] for p in parts])
+    labels = None if source in ("pool", "pool+synthetic") else np.concatenate([p[2] for p in parts])
     if len(crops) == 0:
         raise ValueError(f"the {source} training pool is empty")
     return TrainingData(crops, texts, labels)
