@@ -2,7 +2,7 @@
 
 Every file under results/ counts except what a rerun may legitimately change: figures (PNG/PDF metadata), timing
 and memory (``resources.*``; benchmark files live outside results/). NumPy archives are digested by their arrays,
-since ``np.savez`` stamps each member with the time of writing.
+since ``np.savez`` stamps each member with the time of writing, and torch files by their archive's members.
 
     python tests/output_digests.py <workdir>/results > tests/data/tiny_run_digests.json
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,17 @@ def _npz_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _torch_digest(path: Path) -> str:
+    """A torch.save zip by its members' names and bytes below the archive's folder, whose name ``torch.save``
+    takes from the file it writes (an atomic write's temporary name, before 2026-12-04)."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(path) as archive:
+        for name in sorted(archive.namelist(), key=lambda n: n.split("/", 1)[-1]):
+            digest.update(name.split("/", 1)[-1].encode() + b";")
+            digest.update(archive.read(name))
+    return digest.hexdigest()
+
+
 def pinned(relative: Path) -> bool:
     return not (set(relative.parts[:-1]) & set(EXCLUDED_FOLDERS)) and relative.stem not in EXCLUDED_STEMS
 
@@ -65,7 +77,12 @@ def output_digests(results: Path) -> dict[str, str]:
     for path in sorted(p for p in results.rglob("*") if p.is_file()):
         relative = path.relative_to(results)
         if pinned(relative):
-            data = _npz_digest(path) if path.suffix == ".npz" else hashlib.sha256(path.read_bytes()).hexdigest()
+            if path.suffix == ".npz":
+                data = _npz_digest(path)
+            elif path.suffix == ".pt":
+                data = _torch_digest(path)
+            else:
+                data = hashlib.sha256(path.read_bytes()).hexdigest()
             digests[relative.as_posix()] = data
     return digests
 

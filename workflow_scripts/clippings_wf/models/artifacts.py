@@ -83,9 +83,11 @@ def save_artifact(path, model, architecture: str, vocab=None, extra: dict | None
     _check_plain(extra)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    # Saved through a file object: the zip archive's folder is then "archive" rather than the temporary file's
+    # name (which holds the process id), so the same model gives the same bytes in every run.
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
         torch.save({"architecture": architecture, "model_cfg": cfg, "state_dict": state, "vocab": chars,
-                    "extra": extra}, tmp)
+                    "extra": extra}, file)  # fmt: skip
 
 
 def load_artifact(path, device="cpu", architecture: str | None = None) -> ModelBundle:

@@ -71,8 +71,8 @@ def run_fingerprint(recipe: dict, model, data, eval_data, seed: int, batch_size:
 
 def atomic_save(checkpoint: dict, path: Path) -> None:
     """Written to a temporary file and renamed: a run killed while writing leaves the previous checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        torch.save(checkpoint, file)  # a file object: the archive's folder is "archive", not the temporary name
 
 
 def read(path: Path, device) -> dict | None:
