@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clippings_wf.baselines.linking_rows import run_baselines
 from clippings_wf.baselines.matchers import (
-    METHODS, baseline_similarity, baseline_top1, run_baselines, select_tfidf_ngram_range, tuned_options,
+    METHODS, baseline_similarity, baseline_top1, select_tfidf_ngram_range, tuned_options,
 )  # fmt: skip
 from clippings_wf.evaluation.metrics import retrieval_top1
 

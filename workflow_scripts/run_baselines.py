@@ -6,7 +6,7 @@ start_step_log(snakemake)  # noqa: F821
 
 
 from clippings_wf.runtime.atomic import atomic_path  # noqa: E402
-from clippings_wf.baselines.matchers import run_baselines  # noqa: E402
+from clippings_wf.baselines.linking_rows import run_baselines  # noqa: E402
 from clippings_wf.records import read_manifest  # noqa: E402
 
 manifest = read_manifest(snakemake.input.manifest)  # noqa: F821

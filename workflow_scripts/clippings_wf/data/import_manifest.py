@@ -61,28 +61,7 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     else:
         summary["split"] = "given"
     unlabeled = frame["role"] == "unlabeled"
-    records = pd.DataFrame(
-        {
-            "record_id": frame["record_id"],
-            "image_path": frame["image_file"],
-            "entity_id": frame["entity_id"].where(~unlabeled, "") if "entity_id" in frame else "",
-            "role": frame["role"],
-            "split": frame["split"].where(~unlabeled, "pool") if "split" in frame else "",
-            "text": frame["text"] if "text" in frame else "",
-            "base_name": frame["name"] if "name" in frame else "",
-            "vertical": [int(h > w) for w, h in checked.sizes],
-            "font": "",
-            "clean_image_path": [str(resolve_path(p, checked.path.parent)) if p else "" for p in
-                                 frame.get("clean_image_path", pd.Series("", index=frame.index))],
-        },
-        columns=RECORD_COLUMNS,
-    )
-    for column in ("ocr_image_path", "clean_ocr_image_path"):  # only where given: the firm records have none
-        if column in frame:
-            records[column] = [str(resolve_path(p, checked.path.parent)) if p else "" for p in frame[column]]
-    if "name" in frame:  # the entity's name on every row of it, wherever it was given
-        named = frame[frame["name"] != ""].groupby("entity_id")["name"].first()
-        records["base_name"] = records["entity_id"].map(named).fillna("").where(~unlabeled, frame["name"])
+    records = _records_table(frame, checked)
     for condition, column in ocr_columns.items():
         records[f"ocr_{condition}"], cut = cap_ocr_texts(frame[column], max_ocr_chars)
         summary[f"ocr_truncated_{condition}"] = cut
@@ -106,6 +85,36 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     records.to_csv(out_dir / "records.csv", index=False, lineterminator="\n")
     table = pd.DataFrame({"metric": list(summary), "value": [str(v) for v in summary.values()]})
     return records, table
+
+
+def _records_table(frame: pd.DataFrame, checked) -> pd.DataFrame:
+    """The checked manifest's rows as the workflow's records (records.RECORD_COLUMNS, then the OCR images where
+    given): image paths absolute, unlabelled rows without entity and in the pool, every entity's name on all its
+    rows."""
+    unlabeled = frame["role"] == "unlabeled"
+    records = pd.DataFrame(
+        {
+            "record_id": frame["record_id"],
+            "image_path": frame["image_file"],
+            "entity_id": frame["entity_id"].where(~unlabeled, "") if "entity_id" in frame else "",
+            "role": frame["role"],
+            "split": frame["split"].where(~unlabeled, "pool") if "split" in frame else "",
+            "text": frame["text"] if "text" in frame else "",
+            "base_name": frame["name"] if "name" in frame else "",
+            "vertical": [int(h > w) for w, h in checked.sizes],
+            "font": "",
+            "clean_image_path": [str(resolve_path(p, checked.path.parent)) if p else "" for p in
+                                 frame.get("clean_image_path", pd.Series("", index=frame.index))],
+        },
+        columns=RECORD_COLUMNS,
+    )
+    for column in ("ocr_image_path", "clean_ocr_image_path"):  # only where given: the firm records have none
+        if column in frame:
+            records[column] = [str(resolve_path(p, checked.path.parent)) if p else "" for p in frame[column]]
+    if "name" in frame:  # the entity's name on every row of it, wherever it was given
+        named = frame[frame["name"] != ""].groupby("entity_id")["name"].first()
+        records["base_name"] = records["entity_id"].map(named).fillna("").where(~unlabeled, frame["name"])
+    return records
 
 
 def _require_every_split(path, summary: dict, evaluated: str = "query") -> None:
