@@ -18,7 +18,7 @@ from clippings_wf.training.data import load_eval_data
 from clippings_wf.training.stage import evaluate_top1
 
 from helpers import BIN, DETERMINISTIC_OUTPUTS, REPO, SAME_SEED_COMPARED, TRAINED_OUTPUTS, assert_same_outputs
-from helpers import copy_workflow, run_snakemake, run_tiny, skipped_steps
+from helpers import copy_workflow, dry_run_jobs, run_snakemake, run_tiny, skipped_steps
 
 
 def test_lint_is_clean():
@@ -346,23 +346,12 @@ def test_tiny_english_dataset_data_ocr_and_baselines(tmp_path):
     assert not (workdir / "results" / "jp_firms").exists()
 
 
-def _dry_run_jobs(text: str) -> list[dict]:
-    """The jobs a `snakemake -n` run lists: rule, input, output and wildcards (as a dict) of each."""
-    jobs = []
-    for rule, body in re.findall(r"^rule (\w+):\n((?:    .*\n?)*)", text, flags=re.M):
-        fields = dict(re.findall(r"^    (\w+): (.*)$", body, flags=re.M))
-        wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv)
-        jobs.append({"rule": rule, "input": fields.get("input", ""), "output": fields.get("output", ""),
-                     "wildcards": wildcards})
-    return jobs
-
-
 def test_evaluation_only_dataset_trains_nothing(tmp_path):
     """The tiny config's jp_firms_shifted (models_from: jp_firms): generated, OCR'd, embedded with jp_firms'
     models, linked and tabled; no training rule, synthetic render, no-match or clustering job of its own."""
     workdir = copy_workflow(tmp_path / "wf")
     result = run_snakemake(workdir, "-n", "--configfile", "config_tiny.yaml")
-    jobs = _dry_run_jobs(result.stdout + result.stderr)
+    jobs = dry_run_jobs(result.stdout + result.stderr)
     by_dataset = {}
     for job in jobs:
         by_dataset.setdefault(job["wildcards"].get("dataset"), []).append(job)
