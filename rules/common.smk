@@ -62,7 +62,8 @@ def pretrained_warm_start():
 
 
 def record_kind(wildcards):
-    """The dataset's kind of record (clippings_wf/kinds.py); an evaluation-only dataset's is its models'."""
+    """The dataset's kind of record (clippings_wf/kinds.py); check_config makes an evaluation-only dataset's that
+    of its models' dataset."""
     return kind_of(dataset_config(wildcards))
 
 
@@ -377,6 +378,7 @@ def import_params(wildcards):
         "ocr_columns": dataset["ocr"]["columns"],
         "max_ocr_chars": dataset["ocr"]["max_chars"],
         "references": links(dataset),
+        "line_crops": kind_of(dataset).image == "line",
     }
 
 

@@ -6,13 +6,14 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 from clippings_wf.config_checks import ConfigError, check_config
 from clippings_wf.data.import_manifest import import_manifest
 from clippings_wf.data.user_manifest import ManifestError, check_manifest
-from clippings_wf.models.images import load_crops, preprocess_line_crop, preprocess_photo
+from clippings_wf.models.images import load_crops, preprocess_line_crop, preprocess_photo, to_model_input
 from clippings_wf.ocr import tesseract
 from helpers import REPO, copy_workflow, dry_run_jobs, run_snakemake
 
@@ -45,8 +46,11 @@ def test_a_photo_is_fitted_whole_into_the_square_and_never_turned(tmp_path):
     # tall: scaled to the full height, centred horizontally with equal margins of 0
     cols = np.flatnonzero(out.any(axis=0))
     assert cols[0] > 0 and 64 - 1 - cols[-1] in (cols[0] - 1, cols[0], cols[0] + 1)
-    assert out[32, cols[0] + 1] < out[32, cols[-1] - 1]  # the gradient runs left to right: not turned, not inverted
-    line = preprocess_line_crop(photo, 64, 64, fit="contain")  # what a line crop would do: turned and inverted
+    # stored as 255 - gray like the line crops (margin 0): the gradient, dark to light left to right, is not turned
+    assert out[32, cols[0] + 1] > out[32, cols[-1] - 1]
+    tower_input = to_model_input(torch.from_numpy(out[None]), channels=3)[0, 0]
+    assert tower_input[32, cols[0] + 1] < tower_input[32, cols[-1] - 1] and tower_input[32, 0] == 1.0  # photo on white
+    line = preprocess_line_crop(photo, 64, 64, fit="contain")  # what a line crop would do: turn it on its side
     assert not np.array_equal(out, line)
     np.testing.assert_array_equal(load_crops([tmp_path / "p.png"], 64, 64, fit="photo", progress=False)[0], out)
 
@@ -106,10 +110,11 @@ def test_a_clustering_dataset_needs_no_reference_role(tmp_path):
     with pytest.raises(ManifestError, match="its labelled rows are records"):
         check_manifest(tmp_path / "bad.csv", references=False)
     records, summary = import_manifest(path, tmp_path / "out", None, {"train": 0.7, "val": 0.15, "test": 0.15}, 256,
-                                       references=False)  # fmt: skip
+                                       references=False, line_crops=False)  # fmt: skip
     values = dict(zip(summary["metric"], summary["value"]))
     assert values["records_val"] == "4" and values["records_test"] == "4" and "no_match_queries_val" not in values
-    assert records["ocr_image_path"].str.endswith(".png").all() and records["vertical"].eq(1).all()
+    # the captions kept for the OCR step; a tall photo is no vertical line
+    assert records["ocr_image_path"].str.endswith(".png").all() and records["vertical"].eq(0).all()
 
 
 def test_a_photo_clustering_dataset_builds_its_own_dag(tmp_path):
@@ -142,3 +147,24 @@ def test_firm_datasets_keep_their_kind():
 
     for dataset in config["datasets"].values():
         assert kind_of(dataset).name == "text_line" and links(dataset)
+
+
+def test_a_photo_dataset_needs_its_captions(tmp_path):
+    path = _records_manifest(tmp_path, with_role=True)
+    pd.read_csv(path).drop(columns=["ocr_image_path"]).to_csv(path, index=False)
+    config = _default()
+    config["datasets"]["photos"] = {"manifest": str(path), "language": "en", "record_kind": "photo_caption",
+                                    "evaluation": "clustering", "model": {"architecture": "ViT-B-32"}}  # fmt: skip
+    with pytest.raises(ConfigError, match="give each record's caption image"):
+        check_config(config)
+
+
+def test_a_photo_model_reads_photos_wherever_it_is_loaded(tmp_path):
+    from clippings_wf.models import artifacts, modeling
+
+    bundle = modeling.load_bundle("clippings-linecnn-char", vocab=list("ab"))
+    for kind, fit in ((None, bundle.fit), ("photo_caption", "photo")):
+        extra = {"record_kind": kind} if kind else {}
+        artifacts.save_artifact(tmp_path / "m.pt", bundle.model, bundle.architecture, vocab=bundle.tokenizer,
+                                extra=extra)  # fmt: skip
+        assert artifacts.load_artifact(tmp_path / "m.pt").fit == fit

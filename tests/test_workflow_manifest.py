@@ -3,6 +3,7 @@ labels and no OCR runs end to end (OCR by the workflow) with the tiny training s
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -67,3 +68,28 @@ def test_manifest_of_images_runs_end_to_end(manifest_run):
     train_names = set(records.loc[records["split"] == "train", "base_name"]) - {""}
     assert set(views["base_name"]) <= train_names and (views["text"] == views["base_name"]).all()
     leakage.check_no_leakage(records, views)
+
+
+@pytest.mark.e2e
+def test_records_without_references_are_evaluated_by_clustering_alone(tmp_path):
+    """evaluation: clustering: a manifest of labelled records with no role column (every row a record) is
+    imported, OCR'd, trained on and clustered; the linking tables (main table, findings, no-match) are skipped,
+    not failed."""
+    manifest = write_example_manifest(tmp_path / "docs", n_entities=24)
+    pd.read_csv(manifest, dtype=str).drop(columns=["role"]).to_csv(manifest, index=False)
+    workdir = copy_workflow(tmp_path / "wf")
+    _manifest_config(workdir, manifest)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["datasets"]["my_docs"]["evaluation"] = "clustering"
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    run_snakemake(workdir)
+    results = workdir / "results" / "my_docs"
+    records = pd.read_csv(results / "data" / "manifest.csv", dtype=str, keep_default_na=False)
+    assert set(records["role"]) == {"record"}
+    summary = pd.read_csv(results / "data" / "summary.csv").set_index("metric")["value"]
+    assert int(summary["records_val"]) > 0 and int(summary["records_test"]) > 0
+    clustering = pd.read_csv(results / "tables" / "clustering.csv")
+    assert {"Sup multimodal", "Levenshtein"} <= set(clustering["method"]) and clustering["ari"].between(-1, 1).all()
+    embedded = np.load(results / "embeddings" / "sup_multimodal.npz")["record_id"]
+    assert set(embedded) == set(records.loc[records["split"].isin(["val", "test"]), "record_id"])
+    assert not (results / "tables" / "main_results.csv").exists() and not (results / "nomatch").exists()

@@ -16,6 +16,8 @@ records, summary = import_manifest(
     ocr_columns=settings["ocr_columns"],
     split=dict(settings["split"]),
     max_ocr_chars=int(settings["max_ocr_chars"]),
+    references=bool(settings["references"]),
+    line_crops=bool(settings["line_crops"]),
 )
 summary.to_csv(snakemake.output.summary, index=False, lineterminator="\n")  # noqa: F821
 logging.info("%d records imported:\n%s", len(records), summary.to_string(index=False))

@@ -94,6 +94,8 @@ artifacts.save_artifact(
         "w": stage_weight(recipe),
         "val_top1": float(val.max()) if len(val) else -1.0,
         "encoder_finetuned": bundle.input_kind == "recognizer_pixels",
+        # how its images are read, for whoever loads it (link_new_records.py); text lines, the default, unsaid
+        **({"record_kind": kind.name} if kind.image != "line" else {}),
     },
 )
 with atomic_path(snakemake.output.metrics) as tmp:

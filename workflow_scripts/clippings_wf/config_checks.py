@@ -88,10 +88,15 @@ def manifest_problems(name: str, dataset: dict) -> list[str]:
         problems.append(f"datasets.{name}.split: fractions must sum to 1, got {total:g}")
     ocr = dataset.get("ocr", {})
     try:
-        check_manifest(dataset["manifest"], ocr.get("columns", {}), labelled=True, images="header",
-                       max_ocr_chars=ocr.get("max_chars"), references=links(dataset))
+        checked = check_manifest(dataset["manifest"], ocr.get("columns", {}), labelled=True, images="header",
+                                 max_ocr_chars=ocr.get("max_chars"), references=links(dataset))
     except ManifestError as e:
         problems.append(f"datasets.{name}.manifest: {e}")
+    else:
+        if kind_of(dataset).image == "photo" and not ("ocr_image_path" in checked.frame or
+                                                      "noisy" in ocr.get("columns", {})):  # fmt: skip
+            problems.append(f"datasets.{name}.manifest: a {kind_of(dataset).name} record's text is its caption: give "
+                            "each record's caption image (column ocr_image_path) or its OCR text (ocr.columns.noisy)")
     return problems
 
 
@@ -175,6 +180,8 @@ def kind_problems(config: dict) -> list[str]:
     ours = {p.stem for p in OUR_MODEL_CONFIGS.glob("*.json")}  # every one a text-line tower
     datasets, problems = config["datasets"], []
     for name, dataset in datasets.items():
+        if not dataset.get("enabled", True):
+            continue
         kind = kind_of(dataset)
         architecture = (config["model"] | dataset.get("model", {}))["architecture"]
         if not kind.line_towers and "generate" in dataset:

@@ -183,6 +183,7 @@ def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram
     if method != "tfidf_char":
         return {}
     if len(val_queries) == 0 or len(references) == 0:  # no linking task to tune on (clustering alone)
+        log.info("tfidf_char: no validation queries with references to tune on: n-gram range %s", ngram_ranges[0])
         return {"ngram_range": tuple(int(n) for n in ngram_ranges[0])}
     texts, entity_ids = np.asarray(texts, dtype=object), np.asarray(entity_ids, dtype=object)
     chosen, _ = select_tfidf_ngram_range(

@@ -41,14 +41,16 @@ def seeded_entity_split(frame: pd.DataFrame, fractions: dict, seed: int) -> pd.S
 
 
 def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_ocr_chars: int,
-                    labelled: bool = True, references: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    labelled: bool = True, references: bool = True,
+                    line_crops: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """A user's manifest -> the workflow's records (records.RECORD_COLUMNS + given OCR) and a data summary.
 
     Decodes every image (the parse-time check only read headers) and fails naming the record. Image paths
     become absolute; ``vertical`` is 1 for a crop taller than wide (read turned, like the generator's).
     ``references``: False for a dataset evaluated by clustering alone (roles record and unlabeled). An
     ``ocr_image_path`` column (the image the OCR reads, e.g. a photo's caption; default the record's image) and
-    its ``clean_ocr_image_path`` are kept, made absolute.
+    its ``clean_ocr_image_path`` are kept, made absolute. ``line_crops``: False for photos, which are never
+    vertical lines.
     """
     ocr_columns = dict(ocr_columns or {})
     checked = check_manifest(path, ocr_columns, labelled=labelled, images="decode", max_ocr_chars=max_ocr_chars,
@@ -61,7 +63,7 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     else:
         summary["split"] = "given"
     unlabeled = frame["role"] == "unlabeled"
-    records = _records_table(frame, checked)
+    records = _records_table(frame, checked, line_crops)
     for condition, column in ocr_columns.items():
         records[f"ocr_{condition}"], cut = cap_ocr_texts(frame[column], max_ocr_chars)
         summary[f"ocr_truncated_{condition}"] = cut
@@ -87,7 +89,7 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     return records, table
 
 
-def _records_table(frame: pd.DataFrame, checked) -> pd.DataFrame:
+def _records_table(frame: pd.DataFrame, checked, line_crops: bool = True) -> pd.DataFrame:
     """The checked manifest's rows as the workflow's records (records.RECORD_COLUMNS, then the OCR images where
     given): image paths absolute, unlabelled rows without entity and in the pool, every entity's name on all its
     rows."""
@@ -101,7 +103,7 @@ def _records_table(frame: pd.DataFrame, checked) -> pd.DataFrame:
             "split": frame["split"].where(~unlabeled, "pool") if "split" in frame else "",
             "text": frame["text"] if "text" in frame else "",
             "base_name": frame["name"] if "name" in frame else "",
-            "vertical": [int(h > w) for w, h in checked.sizes],
+            "vertical": [int(line_crops and h > w) for w, h in checked.sizes],
             "font": "",
             "clean_image_path": [str(resolve_path(p, checked.path.parent)) if p else "" for p in
                                  frame.get("clean_image_path", pd.Series("", index=frame.index))],

@@ -89,7 +89,8 @@ def check_manifest(
     if labelled and references:
         summary.update(_check_references(path, frame, problems))
     elif labelled:
-        summary.update(records=int((frame["role"] == "record").sum()), unlabeled=int((frame["role"] == "unlabeled").sum()),
+        summary.update(labelled_records=int((frame["role"] == "record").sum()),
+                       unlabeled=int((frame["role"] == "unlabeled").sum()),
                        entities=int(frame.loc[frame["role"] == "record", "entity_id"].nunique()))  # fmt: skip
     for condition, column in ocr_columns.items():
         texts = frame[column]
@@ -182,11 +183,12 @@ def _check_clean_paths(frame: pd.DataFrame, problems: Problems) -> None:
 
 
 def _check_images(path: Path, frame: pd.DataFrame, problems: Problems, images: str) -> list:
-    """Every image (and clean image) opens: its header, or with ``images="decode"`` every pixel. Returns the
+    """Every image (clean and OCR images too) opens: its header, or with ``images="decode"`` every pixel. Returns the
     (width, height) of each row's image, None where it has none."""
     decode = images == "decode"
     image_paths = frame["image_path"].tolist()
-    clean_paths = frame["clean_image_path"].tolist() if "clean_image_path" in frame else None
+    other_images = {c: frame[c].tolist() for c in ("clean_image_path", "ocr_image_path", "clean_ocr_image_path")
+                    if c in frame}  # fmt: skip
     sizes = []
     bar = tqdm(enumerate(frame["image_file"].tolist()), total=len(frame), desc=f"checking images of {path.name}",
                mininterval=5, disable=not decode and len(frame) < PROGRESS_FROM)  # fmt: skip
@@ -198,10 +200,11 @@ def _check_images(path: Path, frame: pd.DataFrame, problems: Problems, images: s
         sizes.append(size)
         if message:
             problems.at(i, message)
-        if clean_paths is not None and clean_paths[i]:
-            message, _ = image_problem(resolve_path(clean_paths[i], path.parent), decode=decode)
-            if message:
-                problems.at(i, "clean_image_path: " + message)
+        for column, values in other_images.items():  # the clean scan, the OCR images
+            if values[i]:
+                message, _ = image_problem(resolve_path(values[i], path.parent), decode=decode)
+                if message:
+                    problems.at(i, f"{column}: " + message)
     return sizes
 
 

@@ -103,4 +103,7 @@ def load_artifact(path, device="cpu", architecture: str | None = None) -> ModelB
     cfg = ckpt.get("model_cfg") or architectures.model_cfg(arch, tokenizer.vocab_size if tokenizer else None)
     model = architectures.create(arch, cfg, "cpu")
     load_state_dict_strict(model, ckpt, arch, path)
-    return make_bundle(model.to(device), arch, tokenizer, cfg, ckpt.get("extra"))
+    bundle = make_bundle(model.to(device), arch, tokenizer, cfg, ckpt.get("extra"))
+    if (bundle.extra or {}).get("record_kind") == "photo_caption":  # trained on photos: read images as photos
+        bundle.fit = "photo"
+    return bundle

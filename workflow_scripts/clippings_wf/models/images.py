@@ -43,9 +43,9 @@ def preprocess_line_crop(img: Image.Image, height: int, width: int, fit: str = "
 
 
 def preprocess_photo(img: Image.Image, height: int, width: int) -> np.ndarray:
-    """A photograph -> uint8 grayscale [height, width] (the tower's square input): the whole picture scaled to
-    fit, centred, never turned (a tall photo is not a vertical line), the margin 0. Gray values are kept as they
-    are (a photo has no ink on paper to invert)."""
+    """A photograph -> uint8 [height, width] (the tower's square input): the whole picture in grayscale, scaled
+    to fit, centred, never turned (a tall photo is not a vertical line). Stored like the line crops, as 255 - gray
+    with a margin of 0, so that ``to_model_input`` hands a 3-channel tower the photo as it is on a white margin."""
     gray = img.convert("L")
     w, h = gray.size
     scale = min(height / h, width / w)
@@ -53,7 +53,7 @@ def preprocess_photo(img: Image.Image, height: int, width: int) -> np.ndarray:
     gray = gray.resize((new_w, new_h), Image.BILINEAR)
     out = np.zeros((height, width), dtype=np.uint8)
     top, left = (height - new_h) // 2, (width - new_w) // 2
-    out[top : top + new_h, left : left + new_w] = np.asarray(gray, dtype=np.uint8)
+    out[top : top + new_h, left : left + new_w] = 255 - np.asarray(gray, dtype=np.uint8)
     return out
 
 
