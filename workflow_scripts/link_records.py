@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from clippings_wf.evaluation import pooling
+from clippings_wf.evaluation import methods, pooling
 from clippings_wf.models import embedding
 from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import ocr_conditions, read_manifest
@@ -19,44 +19,47 @@ from clippings_wf.records import ocr_conditions, read_manifest
 log = logging.getLogger("link_records")
 manifest = read_manifest(snakemake.input.manifest).set_index("record_id")
 linking = snakemake.params.linking
-index_params = linking.get(linking["index"], {}) if linking["index"] != "flat" else {}
 gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0  # the faiss-cpu wheel has no GPU support
 log.info("FAISS %s index on %s", linking["index"], "GPU" if gpus and linking["index"] in ("flat", "ivf") else "CPU")
 
 embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
 
 
-def link(model: str, ocr: str, w: float, split: str):
-    data = embeddings[model]
-    ids = data["record_id"]
-    rows = manifest.loc[ids]
-    q, r = embedding.evaluation_indices(rows.reset_index(), split)
-    emb = embedding.pooled(data["image"], data[f"text_{ocr}"], w)
-    entities = rows["entity_id"].to_numpy()
-    top1, best, scores = embedding.top1_from_embeddings(
-        emb[q], emb[r], entities[q], entities[r], index=linking["index"], **index_params
-    )
-    predictions = pd.DataFrame(
-        {"query_id": ids[q], "reference_id": ids[r][best], "score": scores, "hit": entities[r][best] == entities[q]}
-    )
-    return top1, predictions
+def scorers(rows):
+    return methods.model_scorers(manifest, embeddings, rows, linking)
+
+
+def link(scorer, split: str):
+    """Top-1 of the split's queries against every reference, and the per-query predictions."""
+    q, r = embedding.evaluation_indices(scorer.records, split)
+    best, scores = scorer.top1(q, r)
+    entities, ids = scorer.records["entity_id"].to_numpy(), scorer.records["record_id"].to_numpy()
+    hit = entities[r][best] == entities[q]
+    top1 = float(hit.mean()) if len(hit) else float("nan")
+    return top1, pd.DataFrame({"query_id": ids[q], "reference_id": ids[r][best], "score": scores, "hit": hit})
 
 
 results, predictions = [], []
-for row in snakemake.params.rows:
-    for ocr in ocr_conditions(manifest):
-        test_top1, pred = link(row["model"], ocr, row["w"], "test")
-        val_top1, _ = link(row["model"], ocr, row["w"], "val")
-        results.append({"method": row["method"], "ocr": ocr, "w": row["w"], "top1": test_top1, "val_top1": val_top1})
-        predictions.append(pred.assign(method=row["method"], ocr=ocr))
-        log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", row["method"], ocr, row["w"], test_top1, val_top1)
+w_of = {row["method"]: row["w"] for row in snakemake.params.rows}
+for scorer in scorers(snakemake.params.rows):
+    w = w_of[scorer.method]
+    test_top1, pred = link(scorer, "test")
+    val_top1, _ = link(scorer, "val")
+    results.append({"method": scorer.method, "ocr": scorer.ocr, "w": w, "top1": test_top1, "val_top1": val_top1})
+    predictions.append(pred.assign(method=scorer.method, ocr=scorer.ocr))
+    log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", scorer.method, scorer.ocr, w, test_top1, val_top1)
 
 # The paper tunes the pooling weight on validation: one more row with w chosen on val per OCR condition.
 tuned = snakemake.params.tuned_w_model
 if tuned in embeddings:
     for ocr in ocr_conditions(manifest):
-        w_best, val_top1 = pooling.tune_w(lambda w, ocr=ocr: link(tuned, ocr, w, "val")[0])
-        test_top1, pred = link(tuned, ocr, w_best, "test")
+
+        def at(w, ocr=ocr):
+            row = {"method": f"{tuned}_tuned_w", "model": tuned, "w": w}
+            return next(s for s in scorers([row]) if s.ocr == ocr)
+
+        w_best, val_top1 = pooling.tune_w(lambda w: link(at(w), "val")[0])
+        test_top1, pred = link(at(w_best), "test")
         results.append({"method": f"{tuned}_tuned_w", "ocr": ocr, "w": w_best, "top1": test_top1, "val_top1": val_top1})
         predictions.append(pred.assign(method=f"{tuned}_tuned_w", ocr=ocr))
         log.info("%s %s: w tuned on val = %.2f, test top-1 %.4f", tuned, ocr, w_best, test_top1)

@@ -1,5 +1,6 @@
 """The string baselines evaluated as the main table's linking rows: every test query against every reference, per
-method and OCR condition, each method's settings tuned on validation queries only."""
+method and OCR condition, each method's settings tuned on validation queries only. The baselines answer through
+the same interface as the model rows (``evaluation.methods.baseline_scorers``)."""
 
 from __future__ import annotations
 
@@ -9,45 +10,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from clippings_wf.baselines.matchers import (
-    DEFAULT_TFIDF_NGRAM_RANGES,
-    METHODS,
-    clean_texts,
-    baseline_top1,
-    select_tfidf_ngram_range,
-)
-from clippings_wf.evaluation.metrics import ocr_condition_name
-from clippings_wf.records import ocr_conditions
+from clippings_wf.baselines.matchers import DEFAULT_TFIDF_NGRAM_RANGES, METHODS
+from clippings_wf.evaluation.methods import Scorer, baseline_scorers
+from clippings_wf.evaluation.metrics import ocr_condition_name, top1_accuracy
 
 log = logging.getLogger(__name__)
 
 
-def _validation_setting(
-    method: str, val: pd.DataFrame, column: str, ref_texts: list[str], ref_entities: np.ndarray,
-    tfidf_ngram_ranges: Sequence[Sequence[int]], workers: int,
-) -> tuple[dict, str, float]:  # fmt: skip
-    """A baseline's options under one OCR column, its setting as the summary prints it and its validation top-1
-    (NaN for the methods with fixed settings)."""
-    if method == "tfidf_char":
-        chosen, val_scores = select_tfidf_ngram_range(
-            clean_texts(val[column]), val["entity_id"].astype(str), ref_texts, ref_entities,
-            tfidf_ngram_ranges, workers=workers,
-        )  # fmt: skip
-        log.info("tfidf_char %s: validation top-1 per n-gram range %s", ocr_condition_name(column), val_scores)
-        return {"ngram_range": chosen}, f"ngram_range={chosen[0]}-{chosen[1]}", val_scores[chosen]
-    if method == "stroke_ngram":
-        return {}, "stroke ngram_range=3-3", float("nan")
-    return {}, "", float("nan")
-
-
-def _prediction_rows(method: str, ocr: str, test: pd.DataFrame, references: pd.DataFrame, best: np.ndarray,
-                     score: np.ndarray, hit: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    """Per-query rows of one baseline under one OCR condition: method, ocr, query_id, pred_ref_id, score, hit."""
-    return pd.DataFrame(
-        {"method": method, "ocr": ocr, "query_id": test["record_id"].astype(str).to_numpy(),
-         "pred_ref_id": references["record_id"].astype(str).to_numpy()[best],
-         "score": score, "hit": hit.astype(bool)}
-    )  # fmt: skip
+def _setting(scorer: Scorer) -> str:
+    """A baseline's settings as the summary prints them."""
+    if scorer.method == "tfidf_char":
+        low, high = scorer.options["ngram_range"]
+        return f"ngram_range={low}-{high}"
+    return "stroke ngram_range=3-3" if scorer.method == "stroke_ngram" else ""
 
 
 def run_baselines(
@@ -61,37 +36,40 @@ def run_baselines(
     """Evaluate each baseline under each OCR condition: test queries against every reference.
 
     Queries and references are read through the same OCR column (default: every ``ocr_<condition>`` column the
-    manifest has, ``manifest.ocr_conditions``). Settings (the TF-IDF n-gram range) are tuned on validation
+    manifest has, ``records.ocr_conditions``). Settings (the TF-IDF n-gram range) are tuned on validation
     queries only. Returns a DataFrame with one row per (method, ocr): method, ocr, top1, n_queries, setting,
     val_top1 (tuned methods only), group="classical".
     With ``return_predictions=True`` also returns per-query rows: method, ocr, query_id, pred_ref_id,
     score, hit.
     """
-    references = manifest[manifest["role"] == "reference"].reset_index(drop=True)
-    queries = manifest[manifest["role"] == "query"]
-    test = queries[queries["split"] == "test"].reset_index(drop=True)
-    val = queries[queries["split"] == "val"].reset_index(drop=True)
-    ref_entities = references["entity_id"].astype(str).to_numpy(dtype=object)
+    manifest = manifest.reset_index(drop=True)
+    role, split = manifest["role"].to_numpy(), manifest["split"].to_numpy()
+    references = np.flatnonzero(role == "reference")
+    test, val = (np.flatnonzero((role == "query") & (split == name)) for name in ("test", "val"))
+    entities = manifest["entity_id"].astype(str).to_numpy(dtype=object)
+    ids = manifest["record_id"].astype(str).to_numpy(dtype=object)
+    wanted = None if ocr_columns is None else [ocr_condition_name(c) for c in ocr_columns]
     summary, predictions = [], []
-    if ocr_columns is None:
-        ocr_columns = [f"ocr_{c}" for c in ocr_conditions(manifest)]
-    for column in ocr_columns:
-        ocr = ocr_condition_name(column)
-        ref_texts = clean_texts(references[column])
-        for method in methods:
-            kw, setting, val_top1 = _validation_setting(
-                method, val, column, ref_texts, ref_entities, tfidf_ngram_ranges, workers
-            )
-            best, score = baseline_top1(method, clean_texts(test[column]), ref_texts, workers=workers, **kw)
-            hit = ref_entities[best] == test["entity_id"].astype(str).to_numpy(dtype=object)
-            top1 = float(hit.mean()) if len(hit) else float("nan")
-            log.info("%s on %s OCR: top-1 %.3f over %d test queries", method, ocr, top1, len(test))
-            summary.append(
-                {"method": method, "ocr": ocr, "top1": top1, "n_queries": len(test), "setting": setting,
-                 "val_top1": val_top1, "group": "classical"}
-            )  # fmt: skip
-            if return_predictions:
-                predictions.append(_prediction_rows(method, ocr, test, references, best, score, hit))
+    for scorer in baseline_scorers(manifest, methods, val, references, tfidf_ngram_ranges, workers):
+        if wanted is not None and scorer.ocr not in wanted:
+            continue
+        best, score = scorer.top1(test, references)
+        hit = entities[references][best] == entities[test]
+        top1 = float(hit.mean()) if len(hit) else float("nan")
+        val_top1 = float("nan")
+        if scorer.options:  # tuned on validation: its validation top-1 beside the test one
+            val_best, _ = scorer.top1(val, references)
+            val_top1 = top1_accuracy(entities[references][val_best], entities[val])
+        log.info("%s on %s OCR: top-1 %.3f over %d test queries", scorer.method, scorer.ocr, top1, len(test))
+        summary.append(
+            {"method": scorer.method, "ocr": scorer.ocr, "top1": top1, "n_queries": len(test),
+             "setting": _setting(scorer), "val_top1": val_top1, "group": "classical"}
+        )  # fmt: skip
+        if return_predictions:
+            predictions.append(pd.DataFrame(
+                {"method": scorer.method, "ocr": scorer.ocr, "query_id": ids[test],
+                 "pred_ref_id": ids[references][best], "score": score, "hit": hit.astype(bool)}
+            ))  # fmt: skip
     summary = pd.DataFrame(summary)
     if return_predictions:
         return summary, pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
