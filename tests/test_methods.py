@@ -28,6 +28,7 @@ def test_baseline_and_model_scorers_answer_the_same_questions():
     model = list(model_scorers(manifest.set_index("record_id"), embeddings, rows, {"index": "flat"}))
     classical = list(baseline_scorers(manifest, ["levenshtein", "tfidf_char"], queries, refs, [(1, 1), (1, 2)]))
     assert [(s.method, s.ocr, s.group) for s in model] == [("m_vision", "noisy", "model"), ("m_pooled", "noisy", "model")]
+    assert [s.w for s in model] == [1.0, 0.5] and all(s.w is None for s in classical)
     assert [(s.method, s.group) for s in classical] == [("levenshtein", "classical"), ("tfidf_char", "classical")]
     assert classical[1].options["ngram_range"] in [(1, 1), (1, 2)]  # tuned on the given queries
     for scorer in [model[0], *classical]:  # each query's own firm is its nearest reference

@@ -40,9 +40,8 @@ def link(scorer, split: str):
 
 
 results, predictions = [], []
-w_of = {row["method"]: row["w"] for row in snakemake.params.rows}
 for scorer in scorers(snakemake.params.rows):
-    w = w_of[scorer.method]
+    w = scorer.w
     test_top1, pred = link(scorer, "test")
     val_top1, _ = link(scorer, "val")
     results.append({"method": scorer.method, "ocr": scorer.ocr, "w": w, "top1": test_top1, "val_top1": val_top1})

@@ -28,20 +28,19 @@ root = records_path.parent
 OCR_IMAGES = {"noisy": ("ocr_image_path", "image_path"), "clean": ("clean_ocr_image_path", "clean_image_path")}
 captions = "ocr_image_path" in records
 for condition, (own, default) in OCR_IMAGES.items():
-    column = f"_{condition}_ocr_image"
     none = pd.Series("", index=records.index)
     given, fallback = records.get(own, none), records.get(default, none)
-    records[column] = given.where(given != "", none if captions and condition == "clean" else fallback)
+    paths = given.where(given != "", none if captions and condition == "clean" else fallback)
     if f"ocr_{condition}" in records:  # given by the dataset's manifest
         logging.info("%s OCR given by the manifest", condition)
         continue
-    if condition == "clean" and not (records[column] != "").all():  # no clean images given
+    if condition == "clean" and not (paths != "").all():  # no clean images given
         logging.warning("no clean images: the clean OCR condition repeats the noisy OCR (README)")
         records["ocr_clean"] = records["ocr_noisy"]
         continue
     # A line crop taller than wide is a vertical line; a block of lines is read as it stands.
     vertical = records["vertical"] if settings["mode"] == "line" else [0] * len(records)
-    items = [(root / p, v) for p, v in zip(records[column], vertical)]
+    items = [(root / p, v) for p, v in zip(paths, vertical)]
     texts = ocr_images(items, settings["lang"], settings["lang_vertical"], workers=snakemake.threads,  # noqa: F821
                        desc=f"ocr {condition}", mode=settings["mode"])  # fmt: skip
     records[f"ocr_{condition}"], cut = cap_ocr_texts(pd.Series(texts, index=records.index), settings["max_chars"])
@@ -53,7 +52,6 @@ if "ocr_modern" not in records and snakemake.input.modern:  # noqa: F821  (the r
         modern = pd.Series(cache["texts"], index=cache["keys"])
     records["ocr_modern"], _ = cap_ocr_texts(modern.reindex(records["record_id"]).fillna("").set_axis(records.index),
                                              settings["max_chars"])
-records = records.drop(columns=[f"_{c}_ocr_image" for c in OCR_IMAGES])
 records, named = fill_entity_names(records)
 if named:
     logging.info("%d entities without a name are named by their reference's OCR (synthetic renders, leakage check)",

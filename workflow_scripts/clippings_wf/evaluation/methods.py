@@ -35,6 +35,7 @@ class Scorer:
     top1: Top1
     knn: Knn
     options: dict | None = None  # settings tuned on validation (a baseline's TF-IDF n-grams), for the log
+    w: float | None = None  # a model row's pooling weight of the image embedding
 
 
 def model_scorers(manifest: pd.DataFrame, embeddings: dict, rows: Sequence[dict], linking: dict) -> Iterator[Scorer]:
@@ -61,7 +62,7 @@ def model_scorers(manifest: pd.DataFrame, embeddings: dict, rows: Sequence[dict]
             def knn(positions, k, emb=emb):
                 return clustering.knn_graph_from_embeddings(emb[positions], k)
 
-            yield Scorer(row["method"], ocr, "model", records, top1, knn)
+            yield Scorer(row["method"], ocr, "model", records, top1, knn, w=row["w"])
 
 
 def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_queries: np.ndarray,
