@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks: Tesseract with its Japanese and English models, CJK and
-# Latin fonts, and a Python virtual environment (.venv) with the pinned requirements. Safe to rerun.
+# Latin fonts, desktop-background photographs, and a Python virtual environment (.venv) with the pinned
+# requirements. Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert tesseract-ocr-eng
   fonts-noto-cjk fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont fonts-vlgothic fonts-takao-mincho
-  fonts-urw-base35 fonts-freefont-ttf fonts-liberation fonts-dejavu-core)  # Latin type for us_firms
+  fonts-urw-base35 fonts-freefont-ttf fonts-liberation fonts-dejavu-core  # Latin type for us_firms
+  mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-20.04)  # news_wire's photographs (data/photos.py)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

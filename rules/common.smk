@@ -6,7 +6,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config, pooled_variant, validate_config
 from clippings_wf.kinds import kind_of, links
 from clippings_wf.languages import applicable_baselines, ocr_settings
-from clippings_wf.models.modeling import uses_recognizer
+from clippings_wf.models.modeling import uses_photo_encoder, uses_recognizer
 from clippings_wf.ocr import recognizer
 import open_clip
 from clippings_wf.records import OCR_CONDITIONS
@@ -177,7 +177,11 @@ def dataset_targets(dataset):
             for t in targets
             if "retrieval_gallery" not in t and "embedding_map" not in t
         ]
-        targets += ["results/{dataset}/figures/training_curves.png"] + clustering
+        targets += [
+            "results/{dataset}/figures/training_curves.png",
+            "results/{dataset}/figures/cluster_gallery.png",
+            "results/{dataset}/tables/clustering_comparisons.md",
+        ] + clustering
     elif dataset in EVALUATION_ONLY:
         targets = linking + targets + ["results/{dataset}/tables/shift_comparison.md"]
     else:
@@ -240,10 +244,10 @@ def ocr_params(wildcards):
 
 
 def baseline_methods(wildcards):
-    # The stroke n-gram baseline reads CJK strokes only; the table then has no such row.
-    return applicable_baselines(
-        dataset_language(wildcards), config["baselines"]["methods"]
-    )
+    # The dataset's own list, else the global one; the stroke n-gram baseline reads CJK strokes only (the
+    # table then has no such row).
+    methods = dataset_config(wildcards).get("baselines", config["baselines"]["methods"])
+    return applicable_baselines(dataset_language(wildcards), methods)
 
 
 def model_params(wildcards):
@@ -279,7 +283,21 @@ def training_inputs(wildcards):
     if reads_cached_features(wildcards):
         inputs["features_records"] = f"results/{wildcards.dataset}/features/records.npz"
         inputs["features_views"] = f"results/{wildcards.dataset}/features/views.npz"
+    elif uses_photo_encoder(model_params(wildcards)["architecture"]):
+        inputs["features_records"] = photo_features_input(wildcards)
     return inputs
+
+
+def photo_features_input(wildcards):
+    """The pretrained photo encoder's cached features of the records, where the vision tower is its head."""
+    if uses_photo_encoder(model_params(wildcards)["architecture"]):
+        return f"results/{wildcards.dataset}/features/photos.npz"
+    return []
+
+
+def tower_features_input(wildcards):
+    """What embed_records reads besides the manifest: the recognizer's or the photo encoder's cached pass."""
+    return photo_features_input(wildcards) or modern_ocr_input(wildcards)
 
 
 def vocab_inputs(wildcards):
@@ -327,7 +345,9 @@ def stage_params(stage):
     }
 
     def params(wildcards):
-        recipe = dict(recipes[stage], stage=stage)
+        # A dataset may train a stage longer or at another rate (datasets.<name>.training.<stage>).
+        own = dataset_config(wildcards).get("training", {}).get(stage, {})
+        recipe = dict(recipes[stage] | own, stage=stage)
         if "variant" in wildcards.keys():
             recipe["w"] = variant_weight(wildcards)
         if recipe["data"] == "pool+synthetic" and not synthetic_stages(wildcards):

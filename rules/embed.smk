@@ -6,7 +6,7 @@ rule embed_records:
     input:
         manifest="results/{dataset}/data/manifest.csv",
         model=trained_model,  # an evaluation-only dataset's: results/<models_from>/models/{model}/model.pt
-        features=modern_ocr_input,  # the recognizer's pass: its cached features where the tower reads them
+        features=tower_features_input,  # the recognizer's or photo encoder's cached pass, where the tower reads it
     output:
         embeddings="results/{dataset}/embeddings/{model}.npz",
     log:

@@ -71,3 +71,24 @@ rule recognize_views:
         width=recognizer_width,
     script:
         "../workflow_scripts/recognize_lines.py"
+
+
+# The pretrained photo encoder (the PP-OCRv6 text detector's backbone, from the rapidocr wheel), one pass per photo:
+# its grid features are the frozen part of the photo tower, cached for training and embedding.
+rule encode_photos:
+    input:
+        unpack(ocr_inputs),
+    output:
+        features="results/{dataset}/features/photos.npz",
+    log:
+        "logs/{dataset}/encode_photos.log",
+    benchmark:
+        "benchmarks/{dataset}/encode_photos.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../workflow_scripts/encode_photos.py"

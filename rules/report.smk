@@ -79,3 +79,31 @@ rule plot_retrieval:
         map_entities=config["report"]["map_entities"],
     script:
         "../workflow_scripts/plot_retrieval.py"
+
+
+# A dataset evaluated by clustering: the pooled model's test clusters, each printing's photo with its OCR'd caption.
+rule plot_cluster_gallery:
+    input:
+        manifest="results/{dataset}/data/manifest.csv",
+        assignments="results/{dataset}/clustering/models_assignments.csv",
+    output:
+        png=report(
+            "results/{dataset}/figures/cluster_gallery.png",
+            caption="../report/cluster_gallery.rst",
+            category="Results",
+            labels={"dataset": "{dataset}", "figure": "cluster gallery"},
+        ),
+        pdf="results/{dataset}/figures/cluster_gallery.pdf",
+    log:
+        "logs/{dataset}/plot_cluster_gallery.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        method=f"sup_{POOLED_VARIANT}",
+        seed=0,
+    script:
+        "../workflow_scripts/plot_cluster_gallery.py"

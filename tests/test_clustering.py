@@ -1,11 +1,13 @@
-"""Single-linkage clustering through a kNN graph: equals scipy's single linkage, recovers planted clusters."""
+"""Single-linkage clustering through a kNN graph: equals scipy's single linkage, recovers planted clusters; the
+paired ARI differences and the sibling top-1 of the clustering comparisons."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.metrics import adjusted_rand_score
 
-from clippings_wf.evaluation import clustering
+from clippings_wf.evaluation import clustering, intervals
 
 
 def _planted(rng, n_clusters, size, d=16, spread=0.05):
@@ -95,3 +97,53 @@ def test_evaluation_gives_ari_an_entity_bootstrap_interval():
     tight, tight_labels = _planted(rng, n_clusters=20, size=3)
     perfect = clustering.evaluate_clustering(*clustering.knn_graph_from_embeddings(tight, 5), tight_labels, 0.9)
     assert perfect["ari"] == perfect["ari_low"] == perfect["ari_high"] == 1.0
+
+
+def test_paired_ari_difference_of_identical_clusterings_is_exactly_zero():
+    rng = np.random.default_rng(6)
+    truth = np.repeat(np.arange(20), 3)
+    predicted = rng.integers(0, 25, size=len(truth))
+    assert intervals.paired_cluster_bootstrap_ari_diff(truth, predicted, predicted.copy(), n_boot=200) == (0, 0, 0)
+
+
+def test_paired_ari_difference_of_perfect_and_random_clusterings_lies_above_zero():
+    rng = np.random.default_rng(7)
+    truth = np.repeat(np.arange(30), 3)
+    random = rng.integers(0, 30, size=len(truth))
+    diff, low, high = intervals.paired_cluster_bootstrap_ari_diff(truth, truth, random, n_boot=300)
+    assert diff == pytest.approx(1.0 - adjusted_rand_score(truth, random))
+    assert 0 < low <= diff <= high
+    # the other way round, the same interval mirrored
+    assert intervals.paired_cluster_bootstrap_ari_diff(truth, random, truth, n_boot=300) == pytest.approx(
+        (-diff, -high, -low)
+    )
+
+
+def test_sibling_top1_on_a_toy_graph():
+    # entities a: records 0-1, b: 2-4, c: 5 alone (no sibling, not counted); first neighbours below
+    labels = ["a", "a", "b", "b", "b", "c"]
+    neighbours = np.array([[1, 2], [2, 0], [3, 4], [0, 2], [2, 3], [0, 1]])
+    row = clustering.sibling_top1(neighbours, labels)
+    # hits: 0->1 yes, 1->2 no, 2->3 yes, 3->0 no, 4->2 yes: 3 of 5
+    assert row["n_with_sibling"] == 5 and row["sibling_top1"] == pytest.approx(3 / 5)
+    # a resample holds a (1 of 2) and b (2 of 3) in some mix: between 1/2 and 2/3
+    assert 1 / 2 <= row["sibling_top1_low"] <= 3 / 5 <= row["sibling_top1_high"] <= 2 / 3
+
+
+def test_paired_differences_compare_the_named_method_with_every_other():
+    truth = pd.Series(np.repeat([f"e{i}" for i in range(15)], 2), index=[f"r{i}" for i in range(30)])
+    rng = np.random.default_rng(8)
+    clusterings = {"pooled": np.repeat(np.arange(15), 2), "words": rng.integers(0, 15, size=30),
+                   "same": np.repeat(np.arange(15), 2)}  # fmt: skip
+    assignments = pd.concat(
+        pd.DataFrame({"record_id": truth.index, "method": m, "ocr": ocr, "cluster": c})
+        for ocr in ("noisy", "clean") for m, c in clusterings.items()
+    )  # fmt: skip
+    table = clustering.paired_differences(assignments, truth, "pooled")
+    assert table[["ocr", "compared_with"]].values.tolist() == [
+        ["noisy", "words"], ["noisy", "same"], ["clean", "words"], ["clean", "same"]
+    ]  # fmt: skip
+    assert table["holds"].tolist() == [True, False, True, False]
+    same = table[table["compared_with"] == "same"]
+    assert (same[["gain_pts", "gain_pts_low", "gain_pts_high"]] == 0).all().all()
+    assert (table["ari_method"] == 1.0).all() and (table["n_records"] == 30).all()

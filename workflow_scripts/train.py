@@ -50,8 +50,10 @@ else:
     )
 if model_cfg.get("finetune_encoder"):
     modeling.finetune_encoder(bundle)  # the recognizer's encoder trains too, from pixels (a GPU's job)
-if "features_records" in snakemake.input.keys():  # a frozen recognizer tower reads its cached features
-    feature_cache.attach(bundle, [snakemake.input.features_records, snakemake.input.features_views])
+# A frozen recognizer or photo tower reads its cached features (of the records, and of the renders where any).
+caches = [snakemake.input[k] for k in ("features_records", "features_views") if k in snakemake.input.keys()]
+if caches:
+    feature_cache.attach(bundle, caches)
 if kind.image == "photo":
     bundle.fit = "photo"  # the whole picture in the tower's square input (models.images.preprocess_photo)
 if embedding.use_channels_last(bundle):

@@ -177,20 +177,30 @@ def variant_problems(supervised: dict) -> list[str]:
 
 def kind_problems(config: dict) -> list[str]:
     """A dataset's record kind and evaluation must be ones the rules can run (clippings_wf/kinds.py)."""
-    ours = {p.stem for p in OUR_MODEL_CONFIGS.glob("*.json")}  # every one a text-line tower
+    # Our text-line towers; the photo tower (clippings-photo-*) reads photos only.
+    ours = {p.stem for p in OUR_MODEL_CONFIGS.glob("*.json")}
+    photo = {a for a in ours if a.startswith("clippings-photo")}
+    lines = ours - photo
     datasets, problems = config["datasets"], []
     for name, dataset in datasets.items():
         if not dataset.get("enabled", True):
             continue
         kind = kind_of(dataset)
         architecture = (config["model"] | dataset.get("model", {}))["architecture"]
-        if not kind.line_towers and "generate" in dataset:
-            problems.append(f"datasets.{name}.record_kind: the generators render text lines; a {kind.name} dataset "
-                            "comes from a manifest")
-        if not kind.line_towers and architecture in ours and "models_from" not in dataset:
+        generator = dataset.get("generate", {}).get("generator")
+        if generator and (generator == "news_wire") != (kind.name == "photo_caption"):
+            problems.append(f"datasets.{name}.record_kind: generator {generator} renders "
+                            f"{'photo_caption' if generator == 'news_wire' else 'text_line'} records, not {kind.name}")
+        if generator == "news_wire" and links(dataset):
+            problems.append(f"datasets.{name}.evaluation: news_wire has no reference records: set clustering")
+        if "models_from" in dataset:
+            pass  # its models' dataset is checked
+        elif not kind.line_towers and architecture in lines:
             problems.append(f"datasets.{name}.record_kind: {architecture!r} reads text lines, not {kind.name} "
-                            f"records: set datasets.{name}.model.architecture to a square image tower (an open_clip "
-                            "architecture, e.g. ViT-B-32, with model.pretrained a CLIP checkpoint)")
+                            f"records: set datasets.{name}.model.architecture to a photo tower (clippings-photo-char-en"
+                            ", or an open_clip architecture such as ViT-B-32 with a CLIP checkpoint)")
+        elif kind.line_towers and architecture in photo:
+            problems.append(f"datasets.{name}.model.architecture: {architecture!r} reads photos, not text lines")
         source = datasets.get(dataset.get("models_from"), {})
         if "models_from" in dataset and kind_of(source).name != kind.name:
             problems.append(f"datasets.{name}.record_kind: {kind.name}, but its models come from "

@@ -8,14 +8,17 @@ by accident; a row of zeros links to reference 0, the lowest index, which keeps 
 import contextlib
 import io
 import logging
+import re
 import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from clippings_wf.evaluation import clustering
 from clippings_wf.evaluation.metrics import as_text, retrieval_top1, top1_accuracy
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ RAPIDFUZZ_SCORERS: dict[str, tuple[Callable, float]] = {
     "partial_ratio": (fuzz.partial_ratio, 100.0),
     "token_set_ratio": (fuzz.token_set_ratio, 100.0),
 }
-METHODS = (*RAPIDFUZZ_SCORERS, "stroke_ngram", "tfidf_char")
+METHODS = (*RAPIDFUZZ_SCORERS, "stroke_ngram", "tfidf_char", "jaccard_words")
 DEFAULT_TFIDF_NGRAM_RANGES = ((1, 1), (1, 2), (1, 3), (2, 3))
 
 
@@ -57,6 +60,48 @@ def _tfidf_matcher(ref_texts: list[str], ngram_range=(1, 2)) -> Callable[[list[s
         return lambda queries: np.zeros((len(queries), len(ref_texts)), dtype=np.float32)
     ref_t = ref_matrix.T.tocsr()
     return lambda queries: (vectorizer.transform(queries) @ ref_t).toarray().astype(np.float32)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def caption_words(text: str) -> set[str]:
+    """The set of lowercase ASCII letter/digit runs of a text. Tesseract reads a caption's punctuation as stray
+    marks (``Wash-ington,'`` or ``(AP)—``), so splitting on whitespace would make "washington," and "washington"
+    different words; runs of [a-z0-9] keep the word and drop the noise around it."""
+    return set(_WORD.findall(text.lower()))
+
+
+def _word_matrix(word_sets: list[set[str]], vocabulary: dict[str, int]) -> csr_matrix:
+    """Binary float32 [n_texts, n_vocabulary] matrix of the words each set shares with ``vocabulary``."""
+    rows, cols = [], []
+    for i, words in enumerate(word_sets):
+        found = [vocabulary[w] for w in words if w in vocabulary]
+        rows += [i] * len(found)
+        cols += found
+    data = np.ones(len(rows), dtype=np.float32)
+    return csr_matrix((data, (rows, cols)), shape=(len(word_sets), len(vocabulary)), dtype=np.float32)
+
+
+def _jaccard_matcher(ref_texts: list[str]) -> Callable[[list[str]], np.ndarray]:
+    """The paper's newspaper baseline: Jaccard similarity |A ∩ B| / |A ∪ B| of two captions' word sets.
+
+    The intersection is a sparse product of binary word matrices over the references' vocabulary; a query's own
+    set size counts the words the references lack too, so the union is |A| + |B| - |A ∩ B|. Two texts without a
+    word (empty, or punctuation only) score 0, as an empty text does for the other baselines.
+    """
+    ref_words = [caption_words(t) for t in ref_texts]
+    vocabulary = {w: i for i, w in enumerate(sorted(set().union(*ref_words)))}
+    ref_t = _word_matrix(ref_words, vocabulary).T.tocsr()
+    ref_sizes = np.array([len(w) for w in ref_words], dtype=np.float32)
+
+    def similarity(queries: list[str]) -> np.ndarray:
+        query_words = [caption_words(q) for q in queries]
+        inter = (_word_matrix(query_words, vocabulary) @ ref_t).toarray().astype(np.float32)
+        union = np.array([len(w) for w in query_words], dtype=np.float32)[:, None] + ref_sizes[None, :] - inter
+        return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+    return similarity
 
 
 @contextlib.contextmanager
@@ -120,6 +165,8 @@ def make_matcher(
         core = _tfidf_matcher(refs, **kw)
     elif method == "stroke_ngram":
         core = _stroke_matcher(refs, **kw)
+    elif method == "jaccard_words":
+        core = _jaccard_matcher(refs)
     else:
         raise ValueError(f"unknown baseline {method!r}; choose from {METHODS}")
 
@@ -153,6 +200,12 @@ def baseline_top1(
     return best, score
 
 
+def _first_best(scores: dict) -> tuple[int, int]:
+    """The candidate with the highest score, the first listed winning a tie (NaN counts as the lowest)."""
+    order = list(scores)
+    return max(scores, key=lambda r: (np.nan_to_num(scores[r], nan=-1.0), -order.index(r)))
+
+
 def select_tfidf_ngram_range(
     val_query_texts: Sequence[str],
     val_entity_ids: Sequence,
@@ -171,23 +224,57 @@ def select_tfidf_ngram_range(
         ngram_range = tuple(int(n) for n in ngram_range)
         best, _ = baseline_top1("tfidf_char", val_query_texts, ref_texts, workers=workers, ngram_range=ngram_range)
         scores[ngram_range] = top1_accuracy(ref_entity_ids[best], val_entity_ids)
-    chosen = max(scores, key=lambda r: (np.nan_to_num(scores[r], nan=-1.0), -list(scores).index(r)))
-    return chosen, scores
+    return _first_best(scores), scores
 
 
-def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram_ranges, workers: int = 1) -> dict:
-    """A baseline's options tuned on validation: the n-gram range of ``tfidf_char`` (by top-1 of the records
-    ``val_queries`` against ``references``, index arrays into ``texts`` and ``entity_ids``; the first range where
-    there are none, as for a dataset evaluated by clustering alone); nothing for the others, whose settings are
-    fixed."""
+def select_tfidf_ngram_range_by_ari(
+    val_texts: Sequence[str],
+    val_entity_ids: Sequence,
+    ngram_ranges: Sequence[Sequence[int]],
+    neighbours: int,
+    grid_size: int,
+    workers: int = 1,
+) -> tuple[tuple[int, int], dict[tuple[int, int], float]]:
+    """Pick the character n-gram range whose single-linkage clustering of the validation records has the best
+    ARI (first listed wins a tie), each range with its own threshold tuned on the same records, exactly as the
+    clustering step evaluates a method (``clustering.tune_threshold`` over its merge levels; TF-IDF fitted on the
+    clustered texts). Returns the chosen range and every candidate's validation ARI."""
+    texts = np.asarray(clean_texts(val_texts), dtype=object)
+    scores = {}
+    for ngram_range in ngram_ranges:
+        ngram_range = tuple(int(n) for n in ngram_range)
+        matcher = make_matcher("tfidf_char", texts, workers=workers, ngram_range=ngram_range)
+        graph = clustering.knn_graph_from_similarity(
+            lambda i, j, matcher=matcher: matcher(texts[i:j]), len(texts), neighbours
+        )
+        _, scores[ngram_range], _ = clustering.tune_threshold(
+            *graph, val_entity_ids, clustering.threshold_grid(*graph, grid_size)
+        )
+    return _first_best(scores), scores
+
+
+def tuned_options(method: str, texts, entity_ids, val_queries, references, ngram_ranges, workers: int = 1,
+                  val_clustering: clustering.ValidationClustering | None = None) -> dict:  # fmt: skip
+    """A baseline's options tuned on validation: the n-gram range of ``tfidf_char``, nothing for the others,
+    whose settings are fixed. By top-1 of the records ``val_queries`` against ``references`` (index arrays into
+    ``texts`` and ``entity_ids``); where there are none (a dataset evaluated by clustering alone), by the
+    validation ARI of clustering ``val_clustering``'s records; the first range where neither is given."""
     if method != "tfidf_char":
         return {}
-    if len(val_queries) == 0 or len(references) == 0:  # no linking task to tune on (clustering alone)
-        log.info("tfidf_char: no validation queries with references to tune on: n-gram range %s", ngram_ranges[0])
-        return {"ngram_range": tuple(int(n) for n in ngram_ranges[0])}
     texts, entity_ids = np.asarray(texts, dtype=object), np.asarray(entity_ids, dtype=object)
-    chosen, _ = select_tfidf_ngram_range(
-        texts[val_queries], entity_ids[val_queries], texts[references], entity_ids[references],
-        [tuple(r) for r in ngram_ranges], workers=workers,
-    )  # fmt: skip
-    return {"ngram_range": chosen}
+    ranges = [tuple(int(n) for n in r) for r in ngram_ranges]
+    if len(val_queries) and len(references):
+        chosen, _ = select_tfidf_ngram_range(
+            texts[val_queries], entity_ids[val_queries], texts[references], entity_ids[references], ranges,
+            workers=workers,
+        )  # fmt: skip
+        return {"ngram_range": chosen}
+    if val_clustering is not None and len(val_clustering.records):
+        val = val_clustering.records
+        chosen, scores = select_tfidf_ngram_range_by_ari(
+            texts[val], entity_ids[val], ranges, val_clustering.neighbours, val_clustering.grid_size, workers
+        )
+        log.info("tfidf_char: validation ARI by n-gram range %s: %s", scores, chosen)
+        return {"ngram_range": chosen}
+    log.info("tfidf_char: no validation records to tune on: n-gram range %s", ranges[0])
+    return {"ngram_range": ranges[0]}

@@ -38,7 +38,8 @@ def _show(values, limit=10):
 
 
 def check_no_leakage(manifest_df, synthetic_df=None):
-    """Raise ValueError if a val/test entity id or firm name appears in train, the pool or the synthetic views."""
+    """Raise ValueError if a val/test entity id or name (a firm's, a wire caption's), or where records have one,
+    a val/test parent picture, appears in train, the pool or the synthetic views."""
     split = manifest_df["split"].astype(str)
     held = manifest_df[split.isin(["val", "test"])]
     held_ids = set(held["entity_id"].astype(str)) - {""}
@@ -51,6 +52,9 @@ def check_no_leakage(manifest_df, synthetic_df=None):
         keys = set(_keys(frame)) & held_keys
         if keys:
             problems.append(f"val/test firm names in the {where}: {_show(keys)}")
+        pictures = set(frame.get("picture", [])) & set(held.get("picture", [])) - {""}
+        if pictures:  # news_wire: two crops of one picture are two sources, but one picture is one split
+            problems.append(f"val/test parent pictures in the {where}: {_show(pictures)}")
     if synthetic_df is not None:
         keys = set(_keys(synthetic_df)) & held_keys
         if keys:

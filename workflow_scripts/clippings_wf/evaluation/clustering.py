@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,16 @@ from sklearn.metrics.cluster import contingency_matrix
 from clippings_wf.evaluation import intervals
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ValidationClustering:
+    """What tuning a method's own settings by validation ARI needs (a dataset evaluated by clustering alone has
+    no linking task to tune on): the validation records (row positions) and the graph's settings."""
+
+    records: np.ndarray
+    neighbours: int
+    grid_size: int
 
 
 def knn_graph_from_embeddings(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,3 +181,42 @@ def tune_and_evaluate(val_graph, val_labels, test_graph, test_labels, grid_size:
     threshold, val_ari, curve = tune_threshold(*val_graph, val_labels, grid)
     test = evaluate_clustering(*test_graph, test_labels, threshold)
     return {"threshold": threshold, "val_ari": val_ari, **test}, curve
+
+
+def sibling_top1(neighbours: np.ndarray, labels) -> dict[str, float]:
+    """Retrieval among the clustered records: of the records whose entity has another record here, the share
+    whose nearest other record (the kNN graph's first neighbour) is of the same entity, with a 95% bootstrap
+    interval over entities (each with all its records). Columns sibling_top1 (_low, _high), n_with_sibling."""
+    labels = np.asarray(labels, dtype=object).astype(str)
+    _, entity, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    has_sibling = sizes[entity.ravel()] >= 2
+    first = neighbours[:, 0] if neighbours.shape[1] else np.full(len(labels), -1)
+    hits = (first >= 0) & (labels[np.maximum(first, 0)] == labels)
+    top1, low, high = intervals.bootstrap_ci(hits[has_sibling], labels[has_sibling])
+    return {"sibling_top1": top1, "sibling_top1_low": low, "sibling_top1_high": high,
+            "n_with_sibling": int(has_sibling.sum())}  # fmt: skip
+
+
+def paired_differences(assignments: pd.DataFrame, truth: pd.Series, method: str) -> pd.DataFrame:
+    """``method``'s test ARI minus every other method's under each OCR condition, with the paired 95% interval
+    (the same entities drawn for both). ``assignments``: record_id, method, ocr, cluster (the test clusterings);
+    ``truth``: entity_id by record_id. Columns ocr, method, compared_with, ari_method, ari_compared, gain_pts
+    (_low, _high: ARI x 100), n_records, holds (the interval lies above zero)."""
+    rows = []
+    for ocr, under in assignments.groupby("ocr", sort=False):
+        clusters = under.pivot(index="record_id", columns="method", values="cluster")
+        if method not in clusters:
+            continue
+        for other in [m for m in dict.fromkeys(under["method"]) if m != method]:
+            both = clusters[[method, other]].dropna()
+            labels = truth.loc[both.index].to_numpy()
+            diff, low, high = intervals.paired_cluster_bootstrap_ari_diff(labels, both[method], both[other])
+            rows.append({
+                "ocr": ocr, "method": method, "compared_with": other,
+                "ari_method": adjusted_rand_score(labels, both[method]),
+                "ari_compared": adjusted_rand_score(labels, both[other]),
+                "gain_pts": 100.0 * diff, "gain_pts_low": 100.0 * low, "gain_pts_high": 100.0 * high,
+                "n_records": len(both), "holds": bool(low > 0),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=["ocr", "method", "compared_with", "ari_method", "ari_compared", "gain_pts",
+                                       "gain_pts_low", "gain_pts_high", "n_records", "holds"])  # fmt: skip

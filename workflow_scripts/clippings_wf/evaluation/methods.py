@@ -6,8 +6,8 @@ positions (``top1``), and each record's k nearest other records among given posi
 answers with FAISS on its pooled embedding, a string baseline with its own similarity; the evaluation steps loop
 over scorers once and never ask which kind they hold. A new method is one more factory here.
 
-Model scorers need torch and FAISS, baseline scorers rapidfuzz and scikit-learn: each factory imports its own,
-so the baselines' environment never loads torch.
+Model scorers need torch and FAISS, baseline scorers rapidfuzz and scikit-learn, the pHash scorer imagehash: each
+factory imports its own, so the baselines' environment never loads torch.
 """
 
 from __future__ import annotations
@@ -66,11 +66,13 @@ def model_scorers(manifest: pd.DataFrame, embeddings: dict, rows: Sequence[dict]
 
 
 def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_queries: np.ndarray,
-                     tune_references: np.ndarray, ngram_ranges, workers: int = 1) -> Iterator[Scorer]:  # fmt: skip
+                     tune_references: np.ndarray, ngram_ranges, workers: int = 1,
+                     val_clustering=None) -> Iterator[Scorer]:  # fmt: skip
     """Every string baseline under every OCR condition of ``manifest`` (positional rows), OCR conditions first:
     the method's similarity of the OCR texts, its settings (the TF-IDF n-gram range) tuned by top-1 of the
-    ``tune_queries`` against the ``tune_references`` (positions). A clustering graph fits the matcher on the
-    clustered records' own texts."""
+    ``tune_queries`` against the ``tune_references`` (positions), or where there are none by the validation ARI
+    of clustering ``val_clustering`` (``clustering.ValidationClustering``). A clustering graph fits the matcher
+    on the clustered records' own texts."""
     from clippings_wf.baselines import matchers
     from clippings_wf.evaluation import clustering
 
@@ -79,7 +81,7 @@ def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_querie
         texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
         for method in methods:
             options = matchers.tuned_options(method, texts, entities, tune_queries, tune_references, ngram_ranges,
-                                             workers)  # fmt: skip
+                                             workers, val_clustering)  # fmt: skip
 
             def top1(queries, references, method=method, texts=texts, options=options):
                 return matchers.baseline_top1(method, texts[queries], texts[references], workers=workers, **options)
@@ -90,3 +92,37 @@ def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_querie
                 return clustering.knn_graph_from_similarity(lambda i, j: matcher(own[i:j]), len(own), k)
 
             yield Scorer(method, ocr, "classical", manifest, top1, knn, options)
+
+
+def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> Iterator[Scorer]:
+    """The pHash baseline (``baselines.image_hash``) under every OCR condition of ``manifest`` (positional rows;
+    image paths relative to ``image_root``, the manifest's folder): the photo does not depend on the OCR, so
+    every condition gets the same numbers, and each photo is hashed once, when first asked for."""
+    from clippings_wf.baselines import image_hash
+    from clippings_wf.evaluation import clustering
+    from clippings_wf.evaluation.metrics import retrieval_top1
+
+    paths = image_hash.image_paths(manifest, image_root)
+    bits = np.zeros((len(paths), image_hash.BITS), dtype=bool)
+    hashed = np.zeros(len(paths), dtype=bool)
+
+    def hashes(positions):
+        positions = np.asarray(positions, dtype=np.int64)
+        todo = np.unique(positions[~hashed[positions]])
+        bits[todo] = image_hash.phash_bits([paths[i] for i in todo], workers)
+        hashed[todo] = True
+        return bits[positions]
+
+    def top1(queries, references):
+        similarity = image_hash.hamming_similarity(hashes(queries), hashes(references))
+        best = retrieval_top1(similarity)
+        return best, similarity[np.arange(len(best)), best]
+
+    def knn(positions, k):
+        own = hashes(positions)
+        return clustering.knn_graph_from_similarity(
+            lambda i, j: image_hash.hamming_similarity(own[i:j], own), len(own), k
+        )
+
+    for ocr in ocr_conditions(manifest):
+        yield Scorer(image_hash.METHOD, ocr, "classical", manifest, top1, knn)

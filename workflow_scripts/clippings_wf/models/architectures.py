@@ -18,6 +18,7 @@ import open_clip
 import torch
 
 from clippings_wf.models import linecnn  # noqa: F401  (registers the timm model names open_clip looks up)
+from clippings_wf.models.photo_tower import PhotoTower
 from clippings_wf.models.textline_tower import TextLineTower
 
 CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
@@ -57,3 +58,8 @@ def create(architecture: str, cfg: dict, device) -> torch.nn.Module:
 def is_textline_model(model) -> bool:
     """Whether the vision tower is the pretrained recognizer's encoder with a trainable head."""
     return isinstance(getattr(model.visual, "trunk", None), TextLineTower)
+
+
+def is_photo_model(model) -> bool:
+    """Whether the vision tower is the pretrained photo encoder's head (it reads cached encoder features)."""
+    return isinstance(getattr(model.visual, "trunk", None), PhotoTower)

@@ -16,7 +16,8 @@ import numpy as np
 import open_clip
 import torch
 
-from clippings_wf.models.architectures import is_char_architecture, is_textline_model
+from clippings_wf.models import photo_encoder
+from clippings_wf.models.architectures import is_char_architecture, is_photo_model, is_textline_model
 from clippings_wf.models.images import load_crops as _load_crops
 from clippings_wf.models.images import to_model_input
 from clippings_wf.models.tokenizer import CharTokenizer
@@ -39,7 +40,8 @@ class ModelBundle:
     extra: dict = field(default_factory=dict)
     # "pixels": crops are uint8 ink images; "features": the pretrained recognizer's frozen sequence features,
     # read from ``feature_cache`` by record key where one is attached (computed from the crops otherwise);
-    # "recognizer_pixels": uint8 gray lines for the recognizer's encoder, when it is fine-tuned (finetune_encoder).
+    # "recognizer_pixels": uint8 gray lines for the recognizer's encoder, when it is fine-tuned (finetune_encoder);
+    # "photo_features": the pretrained photo encoder's frozen grid features, cached the same way.
     input_kind: str = "pixels"
     feature_cache: object = None
 
@@ -55,10 +57,14 @@ class ModelBundle:
             return recognizer.read_lines(sources, self.image_size[1], workers=workers)[1]
         if self.input_kind == "recognizer_pixels":
             return recognizer.load_gray_lines(sources, self.image_size[1])
+        if self.input_kind == "photo_features":
+            if self.feature_cache is not None and keys is not None:
+                return self.feature_cache.take(list(keys))
+            return photo_encoder.encode_photos(sources, workers=workers)
         return _load_crops(sources, *self.image_size, workers=workers, fit=self.fit, progress=progress)
 
     def to_input(self, batch: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
-        if self.input_kind == "features":
+        if self.input_kind in ("features", "photo_features"):
             return batch.float()
         if self.input_kind == "recognizer_pixels":
             return recognizer.gray_to_input(batch)
@@ -83,10 +89,11 @@ def make_bundle(model, architecture: str, tokenizer: CharTokenizer | None, cfg: 
     if is_char_architecture(architecture):
         if tokenizer is None:
             raise ValueError(f"architecture '{architecture}' needs a character vocabulary")
-        textline = is_textline_model(model)
-        return ModelBundle(model, architecture, lambda texts: tokenizer(texts, ctx), (h, w), 3 if textline else 1,
-                           None, None, "height", ctx, tokenizer, cfg, extra or {},
-                           input_kind=_textline_input(extra) if textline else "pixels")
+        textline, photo = is_textline_model(model), is_photo_model(model)
+        input_kind = _textline_input(extra) if textline else "photo_features" if photo else "pixels"
+        return ModelBundle(model, architecture, lambda texts: tokenizer(texts, ctx), (h, w), 1 if input_kind ==
+                           "pixels" else 3, None, None, "photo" if photo else "height", ctx, tokenizer, cfg,
+                           extra or {}, input_kind=input_kind)  # fmt: skip
     pp = getattr(model.visual, "preprocess_cfg", {}) or {}
     mean = tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN))
     std = tuple(pp.get("std", open_clip.OPENAI_DATASET_STD))

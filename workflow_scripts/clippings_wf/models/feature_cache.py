@@ -61,8 +61,16 @@ class FeatureCache:
 
 
 def attach(bundle, paths) -> None:
-    """Give a recognizer-tower bundle its cached features (other towers read pixels and need none)."""
-    if bundle.input_kind == "features":
+    """Give a recognizer- or photo-tower bundle its cached features (other towers read pixels and need none)."""
+    if bundle.input_kind == "photo_features":
+        from clippings_wf.models import photo_encoder
+
+        cache = FeatureCache.load(paths)
+        if cache.features.shape[1:] != (photo_encoder.FEATURE_DIM,):
+            raise ValueError(f"feature cache {cache.sources} holds features of shape {cache.features.shape[1:]}, "
+                             f"but the photo tower reads ({photo_encoder.FEATURE_DIM},): rerun encode_photos")
+        bundle.feature_cache = cache
+    elif bundle.input_kind == "features":
         cache = FeatureCache.load(paths)
         expected = bundle.image_size[1] // recognizer.STRIDE
         if cache.features.shape[1] != expected:

@@ -1,0 +1,98 @@
+"""The news_wire benchmark: the generator (determinism, split by parent picture, leakage, every edit and
+degradation) and a tiny end-to-end run of the dataset through the workflow."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import REPO, copy_workflow, run_snakemake
+
+from clippings_wf.data import captions, photos
+from clippings_wf.data.leakage import check_no_leakage
+from clippings_wf.data.news_wire import generate_news_wire
+
+
+def _digest(folder):
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory):
+    out = tmp_path_factory.mktemp("news")
+    return out, generate_news_wire(out, n_entities=96, n_pool=34, seed=5)
+
+
+def test_same_seed_same_bytes(news, tmp_path):
+    out, records = news
+    again = generate_news_wire(tmp_path, n_entities=96, n_pool=34, seed=5)
+    pd.testing.assert_frame_equal(records, again)
+    assert _digest(out) == _digest(tmp_path)
+    other = generate_news_wire(tmp_path / "other", n_entities=96, n_pool=34, seed=6)
+    assert not records["text"].equals(other["text"])
+
+
+def test_sources_printed_one_to_four_times_split_by_picture(news):
+    _, records = news
+    labelled = records[records["role"] == "record"]
+    assert labelled["entity_id"].nunique() == 96
+    printings = labelled.groupby("entity_id").size()
+    assert printings.between(1, 4).all() and (printings == 1).sum() > (printings == 4).sum()
+    # Every printing of a source is of one picture and split; every picture is in one split.
+    assert (labelled.groupby("entity_id")[["picture", "split", "base_name"]].nunique() == 1).all().all()
+    assert (records[records["split"] != "pool"].groupby("picture")["split"].nunique() == 1).all()
+    assert set(records["split"]) == {"train", "val", "test", "pool"}
+    pool = records[records["role"] == "unlabeled"]
+    assert len(pool) == 34 and (pool["entity_id"] == "").all()
+    train_pictures = set(records.loc[records["split"] == "train", "picture"])
+    assert set(pool["picture"]) <= train_pictures
+    assert set(records["picture"]) <= {p.name for p in photos.PICTURES}
+
+
+def test_no_validation_or_test_source_reaches_a_training_pool(news):
+    _, records = news
+    check_no_leakage(records)
+    held = records[records["split"] == "val"].iloc[0]
+    # a crop of a validation picture in the pool, or a validation caption in the training split, is refused
+    moved = records.copy()
+    moved.loc[moved.index[moved["split"] == "pool"][0], "picture"] = held["picture"]
+    with pytest.raises(ValueError, match="parent pictures in the unlabeled pool"):
+        check_no_leakage(moved)
+    copied = records.copy()
+    copied.loc[copied.index[copied["split"] == "train"][0], "base_name"] = held["base_name"]
+    with pytest.raises(ValueError, match="val/test firm names in the train split"):
+        check_no_leakage(copied)
+
+
+def test_every_edit_and_degradation_present_and_files_written(news):
+    out, records = news
+    edits = set(" ".join(records["edits"].fillna("")).split())
+    degradations = set(" ".join(records["degradations"].fillna("")).split())
+    assert edits == set(captions.EDITS)
+    assert degradations == set(photos.DEGRADATIONS)
+    for column in ("image_path", "ocr_image_path", "clean_ocr_image_path"):
+        assert all((out / p).is_file() for p in records[column])
+    # the printed caption is the wire caption edited: they share most words but not always all
+    wire, printed = records["base_name"].str.lower().str.split(), records["text"].str.lower().str.split()
+    shared = np.array([len(set(a) & set(b)) / len(set(b)) for a, b in zip(wire, printed)])
+    assert shared.mean() > 0.5 and (records["base_name"] != records["text"]).mean() > 0.5
+
+
+@pytest.mark.e2e
+def test_news_wire_runs_end_to_end(tmp_path):
+    """The dataset through every stage: OCR of the caption blocks, the photo encoder, self-supervised and
+    supervised training, embedding, the baselines (caption Jaccard, TF-IDF, pHash) and the clustering table."""
+    workdir = copy_workflow(tmp_path)
+    (workdir / "config_tiny_news.yaml").write_text((REPO / "tests" / "config_tiny_news.yaml").read_text())
+    run_snakemake(workdir, "--configfile", "config_tiny.yaml", "config_tiny_news.yaml")
+    results = workdir / "results" / "news_wire"
+    manifest = pd.read_csv(results / "data" / "manifest.csv", dtype=str, keep_default_na=False)
+    assert (manifest["ocr_noisy"] != "").mean() > 0.9 and "ocr_modern" not in manifest
+    table = pd.read_csv(results / "tables" / "clustering.csv")
+    assert {"Sup multimodal", "Sup vision", "Sup language"} <= set(table["method"])
+    assert table["ari"].between(-1, 1).all()
+    assert (results / "figures" / "clustering.png").is_file()
+    assert not (results / "tables" / "main_results.csv").exists()

@@ -1,0 +1,24 @@
+"""Snakemake step: the pretrained photo encoder over every record's photo, one pass each -> its frozen grid
+features in one .npz (clippings_wf.models.feature_cache), which the photo tower's head trains on."""
+
+from clippings_wf.runtime.logs import start_step_log
+
+start_step_log(snakemake)  # noqa: F821
+
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from clippings_wf.models import feature_cache, photo_encoder  # noqa: E402
+from clippings_wf.records import read_records  # noqa: E402
+
+records_path = Path(snakemake.input.records)  # noqa: F821
+records = read_records(records_path)
+model = photo_encoder.check_model()
+logging.info("photo encoder %s (sha256 %s): photos stretched to %d x %d, stage %s on a %d x %d grid", model,
+             photo_encoder.MODEL_SHA256, photo_encoder.SIZE, photo_encoder.SIZE, photo_encoder.ENCODER_NODE,
+             photo_encoder.GRID, photo_encoder.GRID)  # fmt: skip
+features = photo_encoder.encode_photos([records_path.parent / p for p in records["image_path"]],
+                                       workers=snakemake.threads)  # noqa: F821  # fmt: skip
+feature_cache.save(snakemake.output.features, records["record_id"], features, [""] * len(records))  # noqa: F821
+logging.info("%d photos: features %s (float16), %.1f MB on disk", len(records), features.shape,
+             Path(snakemake.output.features).stat().st_size / 1e6)  # noqa: F821  # fmt: skip
