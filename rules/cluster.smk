@@ -95,6 +95,7 @@ rule clustering_table:
     params:
         neighbours=EVALUATION["cluster_neighbours"],
         figure_methods=FIGURE_METHODS,
+        paper=paper_clustering,
     script:
         "../workflow_scripts/clustering_table.py"
 

@@ -10,6 +10,7 @@ from clippings_wf.models.modeling import uses_photo_encoder, uses_recognizer
 from clippings_wf.ocr import recognizer
 import open_clip
 from clippings_wf.records import OCR_CONDITIONS
+from clippings_wf.reporting.tables import PAPER_NEWS_ARI
 
 # The schema (short messages naming each bad key, then its defaults filled in), then what it cannot express.
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -265,6 +266,12 @@ def paper_comparable(wildcards):
     )
 
 
+def paper_clustering(wildcards):
+    """The paper's newspaper ARIs, beside the dataset that reproduces that application (news_wire's generator)."""
+    generator = dataset_config(wildcards).get("generate", {}).get("generator")
+    return PAPER_NEWS_ARI if generator == "news_wire" else {}
+
+
 def reads_cached_features(wildcards):
     """A frozen recognizer tower trains on its cached features; other towers (and fine-tuning) read pixels."""
     settings = model_params(wildcards)
@@ -289,14 +296,14 @@ def training_inputs(wildcards):
 
 
 def photo_features_input(wildcards):
-    """The pretrained photo encoder's cached features of the records, where the vision tower is its head."""
+    """The photo front end's cached features of the records, where the vision tower is the photo tower."""
     if uses_photo_encoder(model_params(wildcards)["architecture"]):
         return f"results/{wildcards.dataset}/features/photos.npz"
     return []
 
 
 def tower_features_input(wildcards):
-    """What embed_records reads besides the manifest: the recognizer's or the photo encoder's cached pass."""
+    """What embed_records reads besides the manifest: the recognizer's or the photo front end's cached pass."""
     return photo_features_input(wildcards) or modern_ocr_input(wildcards)
 
 

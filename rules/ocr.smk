@@ -73,8 +73,8 @@ rule recognize_views:
         "../workflow_scripts/recognize_lines.py"
 
 
-# The pretrained photo encoder (the PP-OCRv6 text detector's backbone, from the rapidocr wheel), one pass per photo:
-# its grid features are the frozen part of the photo tower, cached for training and embedding.
+# The photo tower's fixed front end (the low DCT frequencies of the descreened photo), one pass per photo, cached
+# for training and embedding.
 rule encode_photos:
     input:
         unpack(ocr_inputs),

@@ -71,7 +71,11 @@ def _default():
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (lambda c: c["datasets"]["us_firms"].update(record_kind="photo_caption"), "the generators render text lines"),
+        (lambda c: c["datasets"]["us_firms"].update(record_kind="photo_caption"), "generator firms renders text_line"),
+            (lambda c: c["datasets"]["news_wire"].update(record_kind="text_line"), "generator news_wire renders photo_caption"),
+            (lambda c: c["datasets"]["news_wire"].update(evaluation="linking"), "news_wire has no reference records"),
+            (lambda c: c["datasets"]["news_wire"]["model"].update(architecture="clippings-textline-char-en"), "reads text lines, not photo_caption"),
+            (lambda c: c["datasets"]["us_firms"]["model"].update(architecture="clippings-photo-char-en"), "reads photos, not text lines"),
         (lambda c: c["datasets"]["jp_firms_shifted"].update(record_kind="photo_caption"), "a text_line dataset"),
         (lambda c: c["datasets"]["jp_firms_shifted"].update(evaluation="clustering"), "clustering alone is for"),
     ],
@@ -145,8 +149,11 @@ def test_firm_datasets_keep_their_kind():
     check_config(config)
     from clippings_wf.kinds import kind_of, links
 
-    for dataset in config["datasets"].values():
-        assert kind_of(dataset).name == "text_line" and links(dataset)
+    for name, dataset in config["datasets"].items():
+        if name == "news_wire":  # the newspaper application: photos with captions, clustered
+            assert kind_of(dataset).name == "photo_caption" and not links(dataset)
+        else:
+            assert kind_of(dataset).name == "text_line" and links(dataset)
 
 
 def test_a_photo_dataset_needs_its_captions(tmp_path):

@@ -36,7 +36,7 @@ def test_same_seed_same_bytes(news, tmp_path):
 
 
 def test_sources_printed_one_to_four_times_split_by_picture(news):
-    _, records = news
+    out, records = news
     labelled = records[records["role"] == "record"]
     assert labelled["entity_id"].nunique() == 96
     printings = labelled.groupby("entity_id").size()
@@ -50,6 +50,10 @@ def test_sources_printed_one_to_four_times_split_by_picture(news):
     train_pictures = set(records.loc[records["split"] == "train", "picture"])
     assert set(pool["picture"]) <= train_pictures
     assert set(records["picture"]) <= {p.name for p in photos.PICTURES}
+    pictures = pd.read_csv(out / "pictures.csv")  # the dataset's summary: every photograph's origin and licence
+    assert list(pictures["picture"]) == [p.name for p in photos.PICTURES]
+    assert pictures["licence"].notna().all() and pictures["sources"].sum() == 96
+    assert (pictures.set_index("picture")["split"].reindex(labelled["picture"]).to_numpy() == labelled["split"]).all()
 
 
 def test_no_validation_or_test_source_reaches_a_training_pool(news):

@@ -1,5 +1,5 @@
-"""Snakemake step: the pretrained photo encoder over every record's photo, one pass each -> its frozen grid
-features in one .npz (clippings_wf.models.feature_cache), which the photo tower's head trains on."""
+"""Snakemake step: the photo tower's fixed front end over every record's photo, one pass each -> its features in
+one .npz (clippings_wf.models.feature_cache), which the photo tower's head trains on."""
 
 from clippings_wf.runtime.logs import start_step_log
 
@@ -13,10 +13,9 @@ from clippings_wf.records import read_records  # noqa: E402
 
 records_path = Path(snakemake.input.records)  # noqa: F821
 records = read_records(records_path)
-model = photo_encoder.check_model()
-logging.info("photo encoder %s (sha256 %s): photos stretched to %d x %d, stage %s on a %d x %d grid", model,
-             photo_encoder.MODEL_SHA256, photo_encoder.SIZE, photo_encoder.SIZE, photo_encoder.ENCODER_NODE,
-             photo_encoder.GRID, photo_encoder.GRID)  # fmt: skip
+logging.info("photo front end: descreened (blur %.1f px), %d x %d, the %d x %d lowest DCT frequencies",
+             photo_encoder.DESCREEN_RADIUS, photo_encoder.SIZE, photo_encoder.SIZE, photo_encoder.KEEP,
+             photo_encoder.KEEP)  # fmt: skip
 features = photo_encoder.encode_photos([records_path.parent / p for p in records["image_path"]],
                                        workers=snakemake.threads)  # noqa: F821  # fmt: skip
 feature_cache.save(snakemake.output.features, records["record_id"], features, [""] * len(records))  # noqa: F821

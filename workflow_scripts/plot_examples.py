@@ -1,4 +1,5 @@
-"""Snakemake step: a figure of example records (crops beside their ground truth and every OCR text)."""
+"""Snakemake step: a figure of example records (line crops beside their ground truth and every OCR text; photos
+with captions: test sources, each printing's photo over its scanned caption and OCR)."""
 
 from clippings_wf.runtime.logs import start_step_log
 
@@ -6,13 +7,15 @@ start_step_log(snakemake)
 
 from pathlib import Path
 
-from clippings_wf.reporting import gallery
+from clippings_wf.reporting import gallery, photo_gallery
 from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
-gallery.plot_example_records(
-    read_manifest(manifest_path),
-    manifest_path.parent,
-    Path(snakemake.output.png).with_suffix(""),
-    seed=snakemake.params.seed,
-)
+manifest = read_manifest(manifest_path)
+if "ocr_image_path" in manifest:  # photos with captions: sources and their printings
+    photo_gallery.plot_photo_sources(manifest, manifest_path.parent, Path(snakemake.output.png).with_suffix(""),
+                                     seed=snakemake.params.seed)  # fmt: skip
+else:
+    gallery.plot_example_records(
+        manifest, manifest_path.parent, Path(snakemake.output.png).with_suffix(""), seed=snakemake.params.seed
+    )

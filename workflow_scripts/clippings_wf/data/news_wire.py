@@ -54,7 +54,8 @@ def generate_news_wire(out_dir, n_entities: int, printings_per_source=(1, 4), sp
                        print_strength: float = 1.0, edit_strength: float = 1.0, shared_event_prob: float = 0.3,
                        seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """Render the benchmark into ``out_dir`` (images/: printed photos and caption scans, clean_images/: the
-    captions' undegraded renders, records.csv) and return the records: ``n_entities`` labelled sources and ``n_pool`` unlabeled
+    captions' undegraded renders, records.csv, pictures.csv: each photograph's package, licence, split and
+    sources) and return the records: ``n_entities`` labelled sources and ``n_pool`` unlabeled
     printings of further sources of the training pictures."""
     split_fractions = split_fractions or {"train": 0.7, "val": 0.15, "test": 0.15}
     out_dir = Path(out_dir)
@@ -96,7 +97,22 @@ def generate_news_wire(out_dir, n_entities: int, printings_per_source=(1, 4), sp
                                picture=photos.PICTURES[picture].name))  # fmt: skip
     records = pd.DataFrame(rows, columns=RECORD_COLUMNS + NEWS_COLUMNS)
     records.to_csv(out_dir / "records.csv", index=False)
+    _picture_summary(records, picture_split).to_csv(out_dir / "pictures.csv", index=False)
     return records
+
+
+def _picture_summary(records: pd.DataFrame, picture_split: list[str]) -> pd.DataFrame:
+    """Each photograph: where it comes from (package, file, licence, author), its split, and what was cut from it."""
+    labelled = records[records["role"] == "record"]
+    sources = labelled.groupby("picture")["entity_id"].nunique()
+    printings = labelled.groupby("picture").size()
+    pool = records[records["role"] == "unlabeled"].groupby("picture").size()
+    return pd.DataFrame([
+        dict(picture=p.name, package=p.package, path=p.path, licence=p.licence, author=p.author, split=split,
+             sources=int(sources.get(p.name, 0)), printings=int(printings.get(p.name, 0)),
+             pool_printings=int(pool.get(p.name, 0)))
+        for p, split in zip(photos.PICTURES, picture_split)
+    ])  # fmt: skip
 
 
 def _print(out_dir: Path, number: int, source, wire: list[str], event, rng, print_strength: float,

@@ -61,5 +61,5 @@ def is_textline_model(model) -> bool:
 
 
 def is_photo_model(model) -> bool:
-    """Whether the vision tower is the pretrained photo encoder's head (it reads cached encoder features)."""
+    """Whether the vision tower is the photo tower (it reads the cached front-end features)."""
     return isinstance(getattr(model.visual, "trunk", None), PhotoTower)

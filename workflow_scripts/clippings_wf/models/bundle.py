@@ -41,7 +41,7 @@ class ModelBundle:
     # "pixels": crops are uint8 ink images; "features": the pretrained recognizer's frozen sequence features,
     # read from ``feature_cache`` by record key where one is attached (computed from the crops otherwise);
     # "recognizer_pixels": uint8 gray lines for the recognizer's encoder, when it is fine-tuned (finetune_encoder);
-    # "photo_features": the pretrained photo encoder's frozen grid features, cached the same way.
+    # "photo_features": the photo tower's front-end features (photo_encoder.py), cached the same way.
     input_kind: str = "pixels"
     feature_cache: object = None
 

@@ -75,7 +75,7 @@ def uses_recognizer(architecture: str) -> bool:
 
 
 def uses_photo_encoder(architecture: str) -> bool:
-    """From the architecture's config alone: is its vision tower the pretrained photo encoder's head?"""
+    """From the architecture's config alone: is its vision tower the photo tower (photo_tower.py)?"""
     cfg = open_clip.get_model_config(architecture) or {}
     return str(cfg.get("vision_cfg", {}).get("timm_model_name", "")).startswith("clippings_photo")
 

@@ -1,10 +1,12 @@
-"""The photo tower: the pretrained photo encoder (``photo_encoder.py``, frozen, features cached) with a small
-trainable head.
+"""The photo tower: a fixed front end (``photo_encoder.py``: the squashed low DCT frequencies of the descreened
+photo, computed once per photo and cached) with a trainable head, trained from scratch (no pretrained photo
+encoder installs without a model hub; ``photo_encoder.py`` has the measurements).
 
-``head``: LayerNorm over the encoder's grid features, then a 2-layer MLP (GELU) to 256 features; open_clip's
-TimmModel adds the linear projection to the joint embedding. The encoder runs in onnxruntime, once per photo
-(rules/ocr.smk ``encode_photos``), so the tower's input is always the cached features [B, FEATURE_DIM]; unlike the
-line tower it has no torch copy of its encoder to fine-tune.
+The front end alone clusters printings better than pHash, and a head trained on it from scratch learns the few
+training pictures instead (photo_encoder.py), so the head starts as the identity: the features plus a residual MLP
+whose last layer is zero at initialisation, then a fixed orthonormal lift to the joint embedding's width (cosines
+unchanged). open_clip adds no projection (``timm_proj: none``), so an untrained tower embeds a photo as its
+front-end features, and training can only move it from there.
 """
 
 from __future__ import annotations
@@ -20,28 +22,29 @@ _IGNORED_TIMM_KWARGS = ("pretrained_cfg", "pretrained_cfg_overlay", "drop_path_r
 
 
 class PhotoTower(nn.Module):
-    """timm-style model: forward(features [B, FEATURE_DIM]) -> pooled features [B, width]."""
+    """timm-style model: forward(features [B, FEATURE_DIM]) -> [B, width], the joint embedding's width."""
 
-    def __init__(self, hidden: int = 512, width: int = 256, num_classes: int = 0, global_pool: str = "", **kwargs):
+    def __init__(self, width: int = 128, hidden: int = 256, num_classes: int = 0, global_pool: str = "", **kwargs):
         super().__init__()
         for key in kwargs:
             if key not in _IGNORED_TIMM_KWARGS:
                 raise TypeError(f"PhotoTower got an unexpected argument {key!r}")
-        self.head = nn.Sequential(
-            nn.LayerNorm(photo_encoder.FEATURE_DIM),
-            nn.Dropout(0.1),
-            nn.Linear(photo_encoder.FEATURE_DIM, hidden),
-            nn.GELU(),
-            nn.Linear(hidden, width),
-        )
+        dim = photo_encoder.FEATURE_DIM
+        if width < dim:
+            raise ValueError(f"PhotoTower's width {width} is below its features' {dim}: the lift would lose them")
+        self.residual = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        nn.init.zeros_(self.residual[-1].weight)
+        nn.init.zeros_(self.residual[-1].bias)
+        # Orthonormal columns, the same on every machine: a lift that keeps every inner product.
+        lift, _ = torch.linalg.qr(torch.randn(width, dim, generator=torch.Generator().manual_seed(0)))
+        self.register_buffer("lift", lift)
         self.num_features = self.head_hidden_size = width
         self.fc = nn.Identity()
         self.num_classes = 0
-        size = photo_encoder.SIZE
         self.default_cfg = self.pretrained_cfg = {
-            "url": "", "num_classes": 0, "input_size": (3, size, size), "pool_size": None, "crop_pct": 1.0,
-            "interpolation": "bilinear", "mean": (0.5,) * 3, "std": (0.5,) * 3, "first_conv": "",
-            "classifier": "fc",
+            "url": "", "num_classes": 0, "input_size": (1, photo_encoder.SIZE, photo_encoder.SIZE),
+            "pool_size": None, "crop_pct": 1.0, "interpolation": "bilinear", "mean": (0.5,), "std": (0.5,),
+            "first_conv": "", "classifier": "fc",
         }  # fmt: skip
 
     def get_classifier(self) -> nn.Module:
@@ -49,7 +52,7 @@ class PhotoTower(nn.Module):
 
     def reset_classifier(self, num_classes: int, global_pool: str | None = None):
         if num_classes:
-            raise ValueError("PhotoTower has no classifier: open_clip projects its pooled features")
+            raise ValueError("PhotoTower has no classifier: it ends at the joint embedding's width")
 
     @torch.jit.ignore
     def set_grad_checkpointing(self, enable: bool = True):
@@ -58,12 +61,12 @@ class PhotoTower(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != photo_encoder.FEATURE_DIM:
-            raise ValueError(f"PhotoTower reads the photo encoder's cached features [B, {photo_encoder.FEATURE_DIM}]"
-                             f", not a tensor of shape {tuple(x.shape)} (pixels go through photo_encoder first)")
+            raise ValueError(f"PhotoTower reads the photo front end's features [B, {photo_encoder.FEATURE_DIM}], not a "
+                             f"tensor of shape {tuple(x.shape)} (photos go through photo_encoder.encode_photos first)")
         return x.float()
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        return self.head(x)
+        return (x + self.residual(x)) @ self.lift.T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
@@ -71,5 +74,5 @@ class PhotoTower(nn.Module):
 
 @register_model
 def clippings_photo_s(pretrained=False, **kwargs) -> PhotoTower:
-    """PP-OCRv6 det backbone (stride 16, 4 x 4 grid, frozen) + a 3072 -> 512 -> 256 MLP head."""
-    return PhotoTower(hidden=512, width=256, **kwargs)
+    """DCT front end (63 squashed low frequencies) + a zero-initialised residual MLP, lifted to 128 dimensions."""
+    return PhotoTower(width=128, hidden=256, **kwargs)

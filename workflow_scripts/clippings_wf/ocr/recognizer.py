@@ -35,12 +35,12 @@ class RecognizerModelError(FileNotFoundError):
     """The recognizer's weights are missing or are not the file this workflow was built and tested with."""
 
 
-def default_model_path(model_file: str = MODEL_FILE) -> Path | None:
-    """Where the installed rapidocr package keeps a model (found without importing rapidocr)."""
+def default_model_path() -> Path | None:
+    """Where the installed rapidocr package keeps the model (found without importing rapidocr)."""
     spec = importlib.util.find_spec("rapidocr")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / model_file
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILE
 
 
 @functools.lru_cache(maxsize=8)
@@ -52,25 +52,19 @@ def _sha256(path: str, size: int, mtime: float) -> str:
     return digest.hexdigest()
 
 
-def check_package_file(model_file: str, sha256: str, path=None, what: str = "recognizer model") -> Path:
-    """A model file of the rapidocr wheel, verified; RecognizerModelError names the file, the expected
-    checksum and the install."""
-    path = Path(path) if path else default_model_path(model_file)
+def check_model(path=None) -> Path:
+    """The model file, verified; RecognizerModelError names the file, the expected checksum and the install."""
+    path = Path(path) if path else default_model_path()
     fix = f"install it with `pip install {PACKAGE}` (bash install.sh does)"
     if path is None or not path.is_file():
-        raise RecognizerModelError(f"{what} {path or model_file} not found (the rapidocr package "
-                                   f"ships it, sha256 {sha256}): {fix}")
+        raise RecognizerModelError(f"recognizer model {path or MODEL_FILE} not found (the rapidocr package "
+                                   f"ships it, sha256 {MODEL_SHA256}): {fix}")
     stat = path.stat()
     found = _sha256(str(path), stat.st_size, stat.st_mtime)
-    if found != sha256:
-        raise RecognizerModelError(f"{what} {path} has sha256 {found}, expected {sha256} "
+    if found != MODEL_SHA256:
+        raise RecognizerModelError(f"recognizer model {path} has sha256 {found}, expected {MODEL_SHA256} "
                                    f"(the file of {PACKAGE}): {fix}")
     return path
-
-
-def check_model(path=None) -> Path:
-    """The recognizer's model file, verified (``check_package_file``)."""
-    return check_package_file(MODEL_FILE, MODEL_SHA256, path)
 
 
 def load_onnx(path=None, with_features: bool = True):

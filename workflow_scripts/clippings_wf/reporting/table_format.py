@@ -38,6 +38,12 @@ HEADERS = {
     "n_records": "Records",
     "n_clusters": "Clusters",
     "n_entities": "Entities",
+    "paper_ari": "Paper ARI",
+    "sibling_top1": "Sibling top-1",
+    "n_with_sibling": "Records with a sibling",
+    "ari_method": "ARI method",
+    "ari_compared": "ARI compared",
+    "compared_with": "Compared with",
     # Findings table (clippings_wf.evaluation.findings).
     "gain_pts": "Difference (pts)",
     # Shift comparison (clippings_wf.evaluation.shift_comparison).

@@ -1,5 +1,6 @@
-"""A gallery of clusters for a photo-caption dataset: the test records one method put together, each photo with
-its OCR'd caption and its true source, so a reader sees what a cluster holds and where it goes wrong."""
+"""Figures of photo-caption records: example sources with their printings (each photo beside its scanned caption
+and its OCR), and a gallery of the test clusters one method made, so a reader sees what a cluster holds and where
+it goes wrong."""
 
 from __future__ import annotations
 
@@ -56,5 +57,36 @@ def plot_cluster_gallery(manifest: pd.DataFrame, manifest_dir, assignments: pd.D
         axes[0][0].text(0.5, 0.5, "no predicted cluster of 2-4 test records", ha="center")
         axes[0][0].set_axis_off()
     fig.suptitle(f"{method_label}: test clusters (photo and OCR'd caption of each printing)", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path_stem)
+
+
+def plot_photo_sources(manifest: pd.DataFrame, manifest_dir, path_stem, n: int = 4, seed: int = 0) -> list[Path]:
+    """``n`` test sources printed at least twice, one row each: every printing's photo, over its scanned caption
+    and its noisy OCR."""
+    rng = np.random.default_rng(seed)
+    labelled = manifest[(manifest["entity_id"] != "") & (manifest["split"] == "test")]
+    sizes = labelled.groupby("entity_id").size()
+    shown = sorted(rng.permutation(sizes[sizes >= 2].index.to_numpy())[:n])
+    width = int(sizes.reindex(shown).max()) if shown else 1
+    fig, axes = plt.subplots(2 * max(1, len(shown)), width, figsize=(3.2 * width, 3.4 * max(1, len(shown))),
+                             gridspec_kw={"height_ratios": [3, 1] * max(1, len(shown))}, squeeze=False)  # fmt: skip
+    for i, entity in enumerate(shown):
+        printings = labelled[labelled["entity_id"] == entity]
+        for j in range(width):
+            photo_ax, caption_ax = axes[2 * i][j], axes[2 * i + 1][j]
+            photo_ax.set_axis_off()
+            caption_ax.set_axis_off()
+            if j >= len(printings):
+                continue
+            record = printings.iloc[j]
+            photo_ax.imshow(np.asarray(Image.open(Path(manifest_dir) / record["image_path"]).convert("L")),
+                            cmap="gray", vmin=0, vmax=255)  # fmt: skip
+            photo_ax.set_title(f"source {entity}, {record['record_id']}", fontsize=7, loc="left")
+            if record.get("ocr_image_path", ""):
+                caption = Image.open(Path(manifest_dir) / record["ocr_image_path"]).convert("L")
+                caption_ax.imshow(np.asarray(caption), cmap="gray", vmin=0, vmax=255)
+            caption_ax.set_title("OCR: " + textwrap.shorten(as_text(record.get("ocr_noisy")), 70), fontsize=6,
+                                 loc="left")  # fmt: skip
     fig.tight_layout()
     return save_figure(fig, path_stem)
