@@ -68,14 +68,21 @@ def _default():
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
+def _news(c):
+    return c["datasets"]["news_wire"]
+
+
 @pytest.mark.parametrize(
     "edit, expected",
     [
         (lambda c: c["datasets"]["us_firms"].update(record_kind="photo_caption"), "generator firms renders text_line"),
-            (lambda c: c["datasets"]["news_wire"].update(record_kind="text_line"), "generator news_wire renders photo_caption"),
-            (lambda c: c["datasets"]["news_wire"].update(evaluation="linking"), "news_wire has no reference records"),
-            (lambda c: c["datasets"]["news_wire"]["model"].update(architecture="clippings-textline-char-en"), "reads text lines, not photo_caption"),
-            (lambda c: c["datasets"]["us_firms"]["model"].update(architecture="clippings-photo-char-en"), "reads photos, not text lines"),
+        (lambda c: _news(c).update(record_kind="text_line"), "generator news_wire renders photo_caption"),
+        (lambda c: _news(c).update(evaluation="linking"), "news_wire has no reference records"),
+        (lambda c: _news(c)["model"].update(architecture="clippings-textline-char-en"), "reads text lines, not photo"),
+        (lambda c: c["datasets"]["us_firms"]["model"].update(architecture="clippings-photo-char-en"),
+         "reads photos, not text lines"),
+        (lambda c: c["datasets"]["us_firms"].update(baselines=["levenshtein", "phash"]), "phash hashes photos"),
+        (lambda c: _news(c)["generate"].update(printings_per_source=[3, 1]), "min 3 > max 1"),
         (lambda c: c["datasets"]["jp_firms_shifted"].update(record_kind="photo_caption"), "a text_line dataset"),
         (lambda c: c["datasets"]["jp_firms_shifted"].update(evaluation="clustering"), "clustering alone is for"),
     ],

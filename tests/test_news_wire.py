@@ -69,6 +69,13 @@ def test_no_validation_or_test_source_reaches_a_training_pool(news):
     copied.loc[copied.index[copied["split"] == "train"][0], "base_name"] = held["base_name"]
     with pytest.raises(ValueError, match="val/test firm names in the train split"):
         check_no_leakage(copied)
+    train_row = records.index[records["split"] == "train"][0]
+    for column, message in (("entity_id", "entity ids in the train split"),
+                            ("picture", "parent pictures in the train split")):  # fmt: skip
+        changed = records.copy()
+        changed.loc[train_row, column] = held[column]
+        with pytest.raises(ValueError, match=message):
+            check_no_leakage(changed)
 
 
 def test_every_edit_and_degradation_present_and_files_written(news):
@@ -96,7 +103,18 @@ def test_news_wire_runs_end_to_end(tmp_path):
     manifest = pd.read_csv(results / "data" / "manifest.csv", dtype=str, keep_default_na=False)
     assert (manifest["ocr_noisy"] != "").mean() > 0.9 and "ocr_modern" not in manifest
     table = pd.read_csv(results / "tables" / "clustering.csv")
-    assert {"Sup multimodal", "Sup vision", "Sup language"} <= set(table["method"])
-    assert table["ari"].between(-1, 1).all()
-    assert (results / "figures" / "clustering.png").is_file()
+    assert {"Sup multimodal", "Sup vision", "Sup language", "Caption word Jaccard", "Char TF-IDF (n-grams tuned)",
+            "pHash (photo only)"} <= set(table["method"])  # fmt: skip
+    assert table["ari"].between(-1, 1).all() and table["sibling_top1"].between(0, 1).all()
+    phash = table[table["method"] == "pHash (photo only)"]
+    assert set(phash["ocr"]) == {"noisy", "clean"} and phash["ari"].nunique() == 1  # the photo reads no OCR
+    paper = table.set_index(["method", "ocr"])["paper_ari"]
+    assert paper[("Caption word Jaccard", "noisy")] == pytest.approx(0.403)
+    assert paper[("Sup multimodal", "noisy")] == pytest.approx(0.615)
+    assert np.isnan(paper[("Sup vision", "noisy")])  # no number where the paper has no row
+    comparisons = pd.read_csv(results / "tables" / "clustering_comparisons.csv")
+    assert set(comparisons["method"]) == {"Sup multimodal"} and len(comparisons) == 2 * (len(table) // 2 - 1)
+    for figure in ("clustering", "cluster_gallery", "example_records"):
+        assert (results / "figures" / f"{figure}.png").is_file(), figure
+    assert (results / "data" / "pictures.csv").is_file()
     assert not (results / "tables" / "main_results.csv").exists()

@@ -193,13 +193,15 @@ def kind_problems(config: dict) -> list[str]:
                             f"{'photo_caption' if generator == 'news_wire' else 'text_line'} records, not {kind.name}")
         if generator == "news_wire" and links(dataset):
             problems.append(f"datasets.{name}.evaluation: news_wire has no reference records: set clustering")
-        if "models_from" in dataset:
-            pass  # its models' dataset is checked
-        elif not kind.line_towers and architecture in lines:
+        methods = dataset.get("baselines", config.get("baselines", {}).get("methods", []))
+        if "phash" in methods and (kind.name != "photo_caption" or links(dataset)):
+            problems.append(f"datasets.{name}.baselines: phash hashes photos and is clustered only: it needs "
+                            "record_kind photo_caption and evaluation clustering")
+        if "models_from" not in dataset and not kind.line_towers and architecture in lines:
             problems.append(f"datasets.{name}.record_kind: {architecture!r} reads text lines, not {kind.name} "
                             f"records: set datasets.{name}.model.architecture to a photo tower (clippings-photo-char-en"
                             ", or an open_clip architecture such as ViT-B-32 with a CLIP checkpoint)")
-        elif kind.line_towers and architecture in photo:
+        if "models_from" not in dataset and kind.line_towers and architecture in photo:
             problems.append(f"datasets.{name}.model.architecture: {architecture!r} reads photos, not text lines")
         source = datasets.get(dataset.get("models_from"), {})
         if "models_from" in dataset and kind_of(source).name != kind.name:
@@ -218,9 +220,10 @@ def check_config(config: dict) -> None:
         split = gen.get("split", {})
         if split and abs(sum(split.values()) - 1.0) > 1e-6:
             problems.append(f"datasets.{name}.generate.split: fractions must sum to 1, got {sum(split.values()):g}")
-        low, high = gen.get("queries_per_entity", [1, 3])
-        if low > high:
-            problems.append(f"datasets.{name}.generate.queries_per_entity: min {low} > max {high}")
+        for key in ("queries_per_entity", "printings_per_source"):
+            low, high = gen.get(key, [1, 1])
+            if low > high:
+                problems.append(f"datasets.{name}.generate.{key}: min {low} > max {high}")
         if "manifest" in dataset:
             problems += manifest_problems(name, dataset)
         elif dataset.get("ocr", {}).get("columns"):

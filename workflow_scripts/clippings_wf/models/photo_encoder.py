@@ -1,24 +1,17 @@
 """The photo tower's fixed front end: the low-frequency layout of a descreened photo (no pretrained weights).
 
-No model hub is reachable and no registry package we found ships the weights of an image classifier or a CLIP
-model. The one pretrained convolutional network that installs from PyPI with its weights is the text *detector*
-of the rapidocr wheel (PP-OCRv6 det small); we measured its backbone as a frozen photo encoder on news_wire
-(2026-12-04, validation / test ARI of single linkage on the printings): its stride-16 features pooled on a 4 x 4
-grid 0.03 / 0.00, spatially centred 0.02 / 0.00, PCA-whitened 0.05 / 0.20, and a head trained on them by SupCon
-0.05 / 0.18, against 0.34 / 0.49 for pHash. Its features describe a picture's texture, which every crop of one
-photograph shares, not which crop a printing shows. So the photo tower is trained from scratch (README
-"news_wire"), on a classical front end that keeps what a printing cannot change:
+No model hub is reachable, and the one pretrained convolutional network a wheel ships (rapidocr's PP-OCRv6 text
+detector) describes a picture's texture, which every crop of one photograph shares, not which crop a printing
+shows: as a frozen photo encoder it clustered news_wire's printings at ARI about 0 (CHANGELOG, 2026-12-04). So
+the photo tower is trained from scratch on this front end, which keeps what a printing cannot change:
 
 each photo, in grayscale, is descreened (a Gaussian blur of ``DESCREEN_RADIUS`` printed pixels: halftone cells
 are 3-5 pixels), stretched to ``SIZE`` x ``SIZE`` (printings crop and stretch a source differently; a stretched
 photo keeps its layout where a letterboxed one moves it), and reduced to the ``KEEP`` x ``KEEP`` lowest
 frequencies of its 2-D DCT: pHash's layout, but squashed smoothly around their median (tanh of the deviation in
 units of its median size) instead of cut to bits, without the constant term, L2-normalized. Faded ink or a lost
-contrast move every coefficient together, which the median and the squashing take out. Measured the same way
-(validation / test ARI): these features as they are 0.50 / 0.58 (pHash 0.33 / 0.49 on this split; the raw
-12 x 12 coefficients 0.18 / 0.16); an MLP head trained on them from scratch by SupCon fell to 0.42-0.45 on
-validation (it learns the 17 training pictures), so the tower's head is a residual that starts at zero and
-trains slowly (``photo_tower.py``: 0.51 / 0.59 after 200 steps at learning rate 1e-4).
+contrast move every coefficient together, which the median and the squashing take out. On news_wire's
+validation / test printings these features alone cluster at ARI 0.50 / 0.58 (pHash 0.34 / 0.49).
 """
 
 from __future__ import annotations

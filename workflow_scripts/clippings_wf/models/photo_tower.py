@@ -3,7 +3,7 @@ photo, computed once per photo and cached) with a trainable head, trained from s
 encoder installs without a model hub; ``photo_encoder.py`` has the measurements).
 
 The front end alone clusters printings better than pHash, and a head trained on it from scratch learns the few
-training pictures instead (photo_encoder.py), so the head starts as the identity: the features plus a residual MLP
+training pictures instead (CHANGELOG, 2026-12-04), so the head starts as the identity: the features plus a residual MLP
 whose last layer is zero at initialisation, then a fixed orthonormal lift to the joint embedding's width (cosines
 unchanged). open_clip adds no projection (``timm_proj: none``), so an untrained tower embeds a photo as its
 front-end features, and training can only move it from there.
