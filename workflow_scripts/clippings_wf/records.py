@@ -41,6 +41,17 @@ def read_manifest(path) -> pd.DataFrame:
     return frame.fillna("").astype(str) if path.suffix == ".parquet" else frame
 
 
+def resolve_image_path(path, manifest_dir) -> Path:
+    """A manifest's image path: relative to the manifest's folder unless absolute."""
+    path = Path(str(path))
+    return path if path.is_absolute() else Path(manifest_dir) / path
+
+
+def resolve_image_paths(manifest: pd.DataFrame, manifest_dir, column: str = "image_path") -> list[Path]:
+    """``resolve_image_path`` of every row's ``column``."""
+    return [resolve_image_path(p, manifest_dir) for p in manifest[column]]
+
+
 def read_records(path):
     """Read records.csv / manifest.csv keeping ids and texts as strings (empty entity_id stays "")."""
     records = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 METHOD = "phash"  # its name in config's baseline methods and in the tables
 BITS = 64  # imagehash.phash's default hash_size 8: an 8 x 8 corner of the DCT
-
-
-def image_paths(manifest: pd.DataFrame, manifest_dir: Path, column: str = "image_path") -> list[Path]:
-    """Manifest image paths are relative to the manifest's folder unless absolute (as ``models.embedding``
-    resolves them; repeated here because that module needs torch, which the baselines' environment lacks)."""
-    return [p if p.is_absolute() else Path(manifest_dir) / p for p in map(Path, manifest[column])]
 
 
 def _phash(path) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clippings_wf.records import ocr_conditions
+from clippings_wf.records import ocr_conditions, resolve_image_paths
 
 # (query positions, reference positions) -> (best position within the reference positions, its similarity)
 Top1 = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -102,7 +102,7 @@ def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> 
     from clippings_wf.evaluation import clustering
     from clippings_wf.evaluation.metrics import retrieval_top1
 
-    paths = image_hash.image_paths(manifest, image_root)
+    paths = resolve_image_paths(manifest, image_root)
     bits = np.zeros((len(paths), image_hash.BITS), dtype=bool)
     hashed = np.zeros(len(paths), dtype=bool)
 

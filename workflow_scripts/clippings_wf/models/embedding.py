@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from clippings_wf.linking import faiss_index
 from clippings_wf.models import modeling
-from clippings_wf.records import ocr_conditions
+from clippings_wf.records import ocr_conditions, resolve_image_paths
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,6 @@ class EncodedRecords:
     record_ids: np.ndarray
     crops: np.ndarray  # uint8 [N, H, W]
     tokens: dict[str, torch.Tensor]
-
-
-def resolve_image_paths(manifest: pd.DataFrame, manifest_dir: Path, column: str = "image_path") -> list[Path]:
-    """Manifest image paths are relative to the manifest's folder unless absolute."""
-    return [p if p.is_absolute() else manifest_dir / p for p in map(Path, manifest[column])]
 
 
 def encode_records(

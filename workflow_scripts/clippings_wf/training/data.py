@@ -12,6 +12,7 @@ import torch
 from clippings_wf.evaluation.metrics import as_text
 from clippings_wf.models import embedding
 from clippings_wf.models import feature_cache
+from clippings_wf.records import resolve_image_paths
 
 
 @dataclass
@@ -45,13 +46,13 @@ def load_training_data(
         splits = ["pool"] if source == "pool+synthetic" else ["pool", "train"]
         pool = manifest[manifest["split"].isin(splits)]
         if len(pool):
-            crops = bundle.load_crops(embedding.resolve_image_paths(pool, manifest_dir), workers=workers,
+            crops = bundle.load_crops(resolve_image_paths(pool, manifest_dir), workers=workers,
                                       keys=pool["record_id"])
             parts.append((crops, [[as_text(t)] for t in pool["ocr_noisy"]], None))
     if source == "labelled":
         train = manifest[(manifest["split"] == "train") & manifest["entity_id"].notna()]
         train = train[train["entity_id"].astype(str) != ""]
-        crops = bundle.load_crops(embedding.resolve_image_paths(train, manifest_dir), workers=workers,
+        crops = bundle.load_crops(resolve_image_paths(train, manifest_dir), workers=workers,
                                   keys=train["record_id"])
         # Either OCR condition may be met at linking time: draw one per step.
         texts = [[as_text(a), as_text(b)] for a, b in zip(train["ocr_noisy"], train["ocr_clean"])]
@@ -73,7 +74,7 @@ def load_eval_data(bundle, manifest: pd.DataFrame, manifest_dir: Path, split: st
     if len(q) == 0:
         return None
     rows = manifest.iloc[np.concatenate([q, r])]
-    crops = bundle.load_crops(embedding.resolve_image_paths(rows, manifest_dir), workers=workers,
+    crops = bundle.load_crops(resolve_image_paths(rows, manifest_dir), workers=workers,
                               keys=rows["record_id"])
     tokens = bundle.tokenize([as_text(t) for t in rows["ocr_noisy"]])
     n = len(q)
