@@ -11,7 +11,7 @@ from clippings_wf.baselines.matchers import (
     baseline_similarity, baseline_top1, caption_words, select_tfidf_ngram_range_by_ari, tuned_options,
 )  # fmt: skip
 from clippings_wf.evaluation.clustering import ValidationClustering
-from clippings_wf.evaluation.methods import image_hash_scorers
+from clippings_wf.evaluation.methods import baseline_scorers, image_hash_scorers
 
 CAPTIONS = ["president washington", "the smith dog", "AP photo", "—"]
 
@@ -90,6 +90,14 @@ def test_image_hash_scorer_finds_each_photo_s_other_print(tmp_path):
     np.testing.assert_array_equal(scorers[1].knn(np.arange(6), 2)[1], sims)  # the photo does not read OCR
     best, score = scorers[0].top1(np.array([1, 3, 5]), np.array([0, 2, 4]))
     assert best.tolist() == [0, 1, 2] and score.shape == (3,)
+    # the baselines' one entry point: string baselines first, then pHash, which needs the photos' folder
+    none = np.array([], dtype=np.int64)
+    listed = list(baseline_scorers(manifest, ["jaccard_words", "phash"], none, none, [[1, 2]], image_root=tmp_path))
+    assert [(s.method, s.ocr) for s in listed] == [("jaccard_words", "noisy"), ("jaccard_words", "clean"),
+                                                    ("phash", "noisy"), ("phash", "clean")]  # fmt: skip
+    np.testing.assert_array_equal(listed[2].knn(np.arange(6), 2)[1], sims)
+    with pytest.raises(ValueError, match="give image_root"):
+        list(baseline_scorers(manifest, ["phash"], none, none, [[1, 2]]))
 
 
 def _clustering_texts():

@@ -7,14 +7,12 @@ from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)
 
-import itertools
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from clippings_wf.baselines import image_hash
 from clippings_wf.evaluation import clustering, methods
 from clippings_wf.records import read_manifest
 
@@ -31,12 +29,9 @@ else:
     role = manifest["role"].to_numpy()
     val_queries = np.flatnonzero((role == "query") & (manifest["split"] == "val").to_numpy())
     val_clustering = clustering.ValidationClustering(clustering.clustering_records(manifest, "val"), k, grid_size)
-    strings = [m for m in params.methods if m != image_hash.METHOD]
-    scorers = methods.baseline_scorers(manifest, strings, val_queries, np.flatnonzero(role == "reference"),
-                                       params.tfidf_ngram_ranges, snakemake.threads, val_clustering)  # fmt: skip
-    if image_hash.METHOD in params.methods:  # the photo alone: no OCR, no settings to tune
-        image_root = Path(snakemake.input.manifest).parent
-        scorers = itertools.chain(scorers, methods.image_hash_scorers(manifest, image_root, snakemake.threads))
+    scorers = methods.baseline_scorers(manifest, params.methods, val_queries, np.flatnonzero(role == "reference"),
+                                       params.tfidf_ngram_ranges, snakemake.threads, val_clustering,
+                                       image_root=Path(snakemake.input.manifest).parent)  # fmt: skip
 
 summary, curves, assignments = [], [], []
 for scorer in scorers:

@@ -66,20 +66,22 @@ def model_scorers(manifest: pd.DataFrame, embeddings: dict, rows: Sequence[dict]
 
 
 def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_queries: np.ndarray,
-                     tune_references: np.ndarray, ngram_ranges, workers: int = 1,
-                     val_clustering=None) -> Iterator[Scorer]:  # fmt: skip
+                     tune_references: np.ndarray, ngram_ranges, workers: int = 1, val_clustering=None,
+                     image_root=None) -> Iterator[Scorer]:  # fmt: skip
     """Every string baseline under every OCR condition of ``manifest`` (positional rows), OCR conditions first:
     the method's similarity of the OCR texts, its settings (the TF-IDF n-gram range) tuned by top-1 of the
     ``tune_queries`` against the ``tune_references`` (positions), or where there are none by the validation ARI
     of clustering ``val_clustering`` (``clustering.ValidationClustering``). A clustering graph fits the matcher
-    on the clustered records' own texts."""
-    from clippings_wf.baselines import matchers
+    on the clustered records' own texts. Then, where ``methods`` has it, pHash of the photos, read from
+    ``image_root`` (the manifest's folder): ``image_hash_scorers``."""
+    from clippings_wf.baselines import image_hash, matchers
     from clippings_wf.evaluation import clustering
 
     entities = manifest["entity_id"].to_numpy(dtype=object)
+    strings = [m for m in methods if m != image_hash.METHOD]
     for ocr in ocr_conditions(manifest):
         texts = manifest[f"ocr_{ocr}"].to_numpy(dtype=object)
-        for method in methods:
+        for method in strings:
             options = matchers.tuned_options(method, texts, entities, tune_queries, tune_references, ngram_ranges,
                                              workers, val_clustering)  # fmt: skip
 
@@ -92,6 +94,10 @@ def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_querie
                 return clustering.knn_graph_from_similarity(lambda i, j: matcher(own[i:j]), len(own), k)
 
             yield Scorer(method, ocr, "classical", manifest, top1, knn, options)
+    if image_hash.METHOD in methods:  # the photo alone: no OCR, no settings to tune
+        if image_root is None:
+            raise ValueError(f"{image_hash.METHOD} hashes the records' photos: give image_root, the manifest's folder")
+        yield from image_hash_scorers(manifest, image_root, workers)
 
 
 def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> Iterator[Scorer]:
