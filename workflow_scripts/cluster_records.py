@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf.evaluation import clustering, methods
+from clippings_wf.models import embedding_files
 from clippings_wf.records import read_manifest
 
 log = logging.getLogger("cluster_records")
@@ -21,7 +22,7 @@ manifest = read_manifest(snakemake.input.manifest)
 params = snakemake.params
 k, grid_size = params.neighbours, params.grid_size
 if params.group == "model":
-    embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
+    embeddings = embedding_files.load_by_model(snakemake.input.embeddings)
     scorers = methods.model_scorers(manifest.set_index("record_id"), embeddings, params.rows, params.linking)
 else:
     # TF-IDF n-grams chosen on the linking task's validation queries, as in the baselines; where there are none

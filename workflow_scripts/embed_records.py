@@ -7,15 +7,14 @@ start_step_log(snakemake)
 import logging
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from clippings_wf.runtime import determinism
 from clippings_wf.models import artifacts
 from clippings_wf.models import embedding
+from clippings_wf.models import embedding_files
 from clippings_wf.models import feature_cache
 from clippings_wf.models import modeling
-from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import read_manifest
 from clippings_wf.evaluation.metrics import ocr_condition_name
 from clippings_wf.kinds import KINDS
@@ -47,10 +46,5 @@ text = {
     column: embedding.embed_arrays(bundle, None, tokens, batch, device, desc=column)[1]
     for column, tokens in encoded.tokens.items()
 }
-with atomic_path(snakemake.output.embeddings) as tmp:
-    np.savez(
-        tmp,
-        record_id=encoded.record_ids.astype(str),
-        image=image,
-        **{f"text_{ocr_condition_name(column)}": values for column, values in text.items()},  # text_noisy, ...
-    )
+embedding_files.save_embeddings(snakemake.output.embeddings, encoded.record_ids, image,
+                                {ocr_condition_name(column): values for column, values in text.items()})

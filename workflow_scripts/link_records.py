@@ -5,14 +5,13 @@ from clippings_wf.runtime.logs import start_step_log
 start_step_log(snakemake)
 
 import logging
-from pathlib import Path
 
 import faiss
-import numpy as np
 import pandas as pd
 
 from clippings_wf.evaluation import methods, pooling
 from clippings_wf.models import embedding
+from clippings_wf.models import embedding_files
 from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import ocr_conditions, read_manifest
 
@@ -22,7 +21,7 @@ linking = snakemake.params.linking
 gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0  # the faiss-cpu wheel has no GPU support
 log.info("FAISS %s index on %s", linking["index"], "GPU" if gpus and linking["index"] in ("flat", "ivf") else "CPU")
 
-embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
+embeddings = embedding_files.load_by_model(snakemake.input.embeddings)
 
 
 def scorers(rows):

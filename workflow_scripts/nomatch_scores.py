@@ -7,12 +7,12 @@ from clippings_wf.runtime.logs import start_step_log
 start_step_log(snakemake)
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from clippings_wf.evaluation import methods, nomatch
+from clippings_wf.models import embedding_files
 from clippings_wf.records import read_manifest
 
 log = logging.getLogger("nomatch_scores")
@@ -20,7 +20,7 @@ manifest = read_manifest(snakemake.input.manifest)
 holdout = pd.read_csv(snakemake.input.holdout, dtype=str, keep_default_na=False)
 params = snakemake.params
 if params.group == "model":
-    embeddings = {Path(p).stem: np.load(p) for p in snakemake.input.embeddings}
+    embeddings = embedding_files.load_by_model(snakemake.input.embeddings)
     scorers = methods.model_scorers(manifest.set_index("record_id"), embeddings, params.rows, params.linking)
 else:
     # TF-IDF n-grams chosen on validation queries that have a reference, as in linking

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from clippings_wf.models import embedding
+from clippings_wf.models import embedding_files
 from clippings_wf.linking import faiss_index
 from clippings_wf.reporting import gallery
 from clippings_wf.records import read_manifest
 
 manifest_path = Path(snakemake.input.manifest)
 manifest = read_manifest(manifest_path)
-data = np.load(snakemake.input.embeddings)
+data = embedding_files.load_embeddings(snakemake.input.embeddings)
 ids = data["record_id"]
 rows = manifest.set_index("record_id").loc[ids].reset_index()
 emb = embedding.pooled(data["image"], data["text_noisy"], float(snakemake.params.w))

@@ -1,7 +1,9 @@
 """Model files: the artifact a training stage writes, and the safe loading of every checkpoint.
 
-An artifact is one .pt file: {"architecture", "model_cfg", "state_dict", "vocab" (list of chars or None), "extra"},
-holding only what ``torch.load(weights_only=True)`` reads back, so that loading a file never runs code.
+An artifact is one .pt file: {"format", "architecture", "model_cfg", "state_dict", "vocab" (list of chars or None),
+"extra"}, holding only what ``torch.load(weights_only=True)`` reads back, so that loading a file never runs code.
+Artifacts written before formats were recorded (no "format" key) have format 1's layout and load as such; a newer
+or unknown format is refused naming both, never misread.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from clippings_wf.models import architectures
 from clippings_wf.models.bundle import ModelBundle, as_tokenizer, make_bundle
 from clippings_wf.models.tokenizer import CharTokenizer
 from clippings_wf.runtime.atomic import atomic_path
+
+FORMAT = 1
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -86,8 +90,8 @@ def save_artifact(path, model, architecture: str, vocab=None, extra: dict | None
     # Saved through a file object: the zip archive's folder is then "archive" rather than the temporary file's
     # name (which holds the process id), so the same model gives the same bytes in every run.
     with atomic_path(path) as tmp, open(tmp, "wb") as file:
-        torch.save({"architecture": architecture, "model_cfg": cfg, "state_dict": state, "vocab": chars,
-                    "extra": extra}, file)  # fmt: skip
+        torch.save({"format": FORMAT, "architecture": architecture, "model_cfg": cfg, "state_dict": state,
+                    "vocab": chars, "extra": extra}, file)  # fmt: skip
 
 
 def load_artifact(path, device="cpu", architecture: str | None = None) -> ModelBundle:
@@ -96,6 +100,10 @@ def load_artifact(path, device="cpu", architecture: str | None = None) -> ModelB
     arch = ckpt.get("architecture")
     if arch is None:
         raise ValueError(f"{path} is not a clippings artifact (no 'architecture' key)")
+    version = ckpt.get("format", 1)
+    if version != FORMAT:
+        raise ValueError(f"artifact {path} has format {version!r}, but this code reads format {FORMAT}: retrain it, "
+                         f"or load it with the version of this workflow that wrote it")
     if architecture is not None and arch != architecture:
         raise ValueError(f"artifact {path} is for architecture '{arch}', but architecture '{architecture}' "
                          f"was requested")
