@@ -45,3 +45,22 @@ def test_english_keeps_single_spaces():
 def test_missing_model_names_package():
     with pytest.raises(FileNotFoundError, match="tesseract-ocr-klingon-vert"):
         tesseract.check_language("klingon_vert")
+
+
+def test_provenance_names_the_library_and_hashes_each_model_file_used():
+    import hashlib
+    import re
+    from pathlib import Path
+
+    import tesserocr
+
+    found = tesseract.provenance(["jpn+eng", "jpn_vert"])
+    assert re.fullmatch(r"tesseract \d+\.\d+\.\d+\S*", found["version"])
+    assert found["version"] in tesserocr.tesseract_version()
+    assert found["tessdata"] == tesseract.tessdata_dir()
+    assert sorted(found["sha256"]) == ["eng.traineddata", "jpn.traineddata", "jpn_vert.traineddata"]
+    for name, digest in found["sha256"].items():
+        assert re.fullmatch(r"[0-9a-f]{64}", digest)
+        assert digest == hashlib.sha256((Path(found["tessdata"]) / name).read_bytes()).hexdigest()
+    with pytest.raises(FileNotFoundError, match="tesseract-ocr-klingon"):
+        tesseract.provenance(["jpn", "klingon"])

@@ -134,3 +134,20 @@ def test_cache_of_another_line_width_is_refused(tmp_path):
     bundle = modeling.load_bundle("clippings-textline-char", vocab=list("ab"))
     with pytest.raises(ValueError, match="80 positions.*reads 40"):
         feature_cache.attach(bundle, [path])
+
+
+def test_provenance_hashes_the_file_actually_used(tmp_path):
+    import hashlib
+    import re
+    import shutil
+
+    found = recognizer.provenance()
+    assert found["model"] == str(recognizer.default_model_path()) and found["rapidocr"] == "3.10.0"
+    assert re.fullmatch(r"[0-9a-f]{64}", found["sha256"])
+    assert found["sha256"] == hashlib.sha256(recognizer.default_model_path().read_bytes()).hexdigest()
+    copy = tmp_path / recognizer.MODEL_FILE  # the same weights elsewhere: that path is what the log names
+    shutil.copy(recognizer.default_model_path(), copy)
+    assert recognizer.provenance(copy)["model"] == str(copy)
+    copy.write_bytes(b"other weights")
+    with pytest.raises(recognizer.RecognizerModelError, match=hashlib.sha256(b"other weights").hexdigest()):
+        recognizer.provenance(copy)  # a replaced file is hashed again, not taken from the cache

@@ -8,6 +8,7 @@ from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
+import json  # noqa: E402
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -17,7 +18,7 @@ import pandas as pd  # noqa: E402
 from clippings_wf.records import read_records  # noqa: E402
 from clippings_wf.records import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
 from clippings_wf.evaluation.metrics import character_error_rate  # noqa: E402
-from clippings_wf.ocr.tesseract import ocr_images  # noqa: E402
+from clippings_wf.ocr import tesseract  # noqa: E402
 
 settings = dict(snakemake.params.ocr)  # noqa: F821
 records_path = Path(snakemake.input.records)  # noqa: F821
@@ -27,6 +28,7 @@ root = records_path.parent
 # row by row where that is given. With captions, a clean image of the record is no clean caption.
 OCR_IMAGES = {"noisy": ("ocr_image_path", "image_path"), "clean": ("clean_ocr_image_path", "clean_image_path")}
 captions = "ocr_image_path" in records
+provenance_logged = False
 for condition, (own, default) in OCR_IMAGES.items():
     none = pd.Series("", index=records.index)
     given, fallback = records.get(own, none), records.get(default, none)
@@ -41,8 +43,12 @@ for condition, (own, default) in OCR_IMAGES.items():
     # A line crop taller than wide is a vertical line; a block of lines is read as it stands.
     vertical = records["vertical"] if settings["mode"] == "line" else [0] * len(records)
     items = [(root / p, v) for p, v in zip(paths, vertical)]
-    texts = ocr_images(items, settings["lang"], settings["lang_vertical"], workers=snakemake.threads,  # noqa: F821
-                       desc=f"ocr {condition}", mode=settings["mode"])  # fmt: skip
+    if not provenance_logged:  # once, and only where Tesseract runs: the library and model files its texts come from
+        langs = [settings["lang"]] + ([settings["lang_vertical"]] if any(v for _, v in items) else [])
+        logging.info("Tesseract provenance: %s", json.dumps(tesseract.provenance(langs)))
+        provenance_logged = True
+    texts = tesseract.ocr_images(items, settings["lang"], settings["lang_vertical"], desc=f"ocr {condition}",
+                                 workers=snakemake.threads, mode=settings["mode"])  # noqa: F821  # fmt: skip
     records[f"ocr_{condition}"], cut = cap_ocr_texts(pd.Series(texts, index=records.index), settings["max_chars"])
     if cut:
         logging.warning("%d %s OCR texts longer than %d characters were cut (ocr.max_chars)", cut, condition,

@@ -5,6 +5,7 @@ from clippings_wf.runtime.logs import start_step_log
 
 start_step_log(snakemake)  # noqa: F821
 
+import json  # noqa: E402
 import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -22,8 +23,9 @@ else:
     records_path = Path(snakemake.input.records)  # noqa: F821
     records = read_records(records_path)
     keys, sources = records["record_id"].tolist(), [records_path.parent / p for p in records["image_path"]]
-model = recognizer.check_model()
-logging.info("recognizer %s (sha256 %s), lines scaled to 48 x %d", model, recognizer.MODEL_SHA256, width)
+# The file actually read, hashed now: the log then names the weights behind every text and feature of this step.
+logging.info("recognizer provenance: %s; lines scaled to %d x %d", json.dumps(recognizer.provenance()),
+             recognizer.HEIGHT, width)
 texts, features = recognizer.read_lines(sources, width, workers=snakemake.threads)  # noqa: F821
 feature_cache.save(snakemake.output.features, keys, features, texts)  # noqa: F821
 size = Path(snakemake.output.features).stat().st_size  # noqa: F821

@@ -11,8 +11,7 @@ reads well (../shared/MEASURED.md: CER 0.20, against 0.55 for cutting the column
 """
 from __future__ import annotations
 
-import functools
-import hashlib
+import importlib.metadata
 import importlib.util
 import io
 import multiprocessing
@@ -21,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
+
+from clippings_wf.ocr import checksums
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 MODEL_SHA256 = "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"
@@ -43,15 +44,6 @@ def default_model_path() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILE
 
 
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_model(path=None) -> Path:
     """The model file, verified; RecognizerModelError names the file, the expected checksum and the install."""
     path = Path(path) if path else default_model_path()
@@ -59,12 +51,22 @@ def check_model(path=None) -> Path:
     if path is None or not path.is_file():
         raise RecognizerModelError(f"recognizer model {path or MODEL_FILE} not found (the rapidocr package "
                                    f"ships it, sha256 {MODEL_SHA256}): {fix}")
-    stat = path.stat()
-    found = _sha256(str(path), stat.st_size, stat.st_mtime)
+    found = checksums.file_sha256(path)
     if found != MODEL_SHA256:
         raise RecognizerModelError(f"recognizer model {path} has sha256 {found}, expected {MODEL_SHA256} "
                                    f"(the file of {PACKAGE}): {fix}")
     return path
+
+
+def provenance(path=None) -> dict:
+    """What the step's log records of the recognizer: the file actually read, its sha256 computed now (not the
+    expected MODEL_SHA256) and the version of the rapidocr package that installed it."""
+    path = check_model(path)
+    try:
+        package = importlib.metadata.version("rapidocr")
+    except importlib.metadata.PackageNotFoundError:  # a model file given by path, outside the package
+        package = None
+    return {"model": str(path), "sha256": checksums.file_sha256(path), "rapidocr": package}
 
 
 def load_onnx(path=None, with_features: bool = True):

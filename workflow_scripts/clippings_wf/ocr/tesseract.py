@@ -16,6 +16,8 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from clippings_wf.ocr import checksums
+
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
 _engines = {}  # per process: (lang, vertical, mode) -> PyTessBaseAPI
@@ -47,6 +49,22 @@ def check_language(lang):
             package = "tesseract-ocr-" + part.replace("_", "-").lower()
             raise FileNotFoundError(f"Tesseract model {part!r} not found in {tessdata_dir()}: "
                                     f"install it with `apt-get install {package}`")
+
+
+def provenance(langs) -> dict:
+    """What a Tesseract run's text depends on, for its log: the library's version (the tesserocr wheel's own
+    libtesseract, not the system's tesseract), the model folder and the sha256 of each model file of ``langs``
+    (e.g. ["jpn", "jpn_vert"]; "jpn+eng" counts as both). A missing model raises check_language's error."""
+    import tesserocr
+
+    library = [line.strip() for line in tesserocr.tesseract_version().splitlines()]
+    models = {}
+    for lang in langs:
+        check_language(lang)
+        for part in lang.split("+"):
+            models[f"{part}.traineddata"] = checksums.file_sha256(Path(tessdata_dir()) / f"{part}.traineddata")
+    return {"version": library[0], "leptonica": library[1] if len(library) > 1 else None,
+            "tessdata": tessdata_dir(), "sha256": models}
 
 
 def _engine(lang, vertical, mode="line"):
