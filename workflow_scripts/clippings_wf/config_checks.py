@@ -213,6 +213,50 @@ def kind_problems(config: dict) -> list[str]:
     return problems
 
 
+STAGE_KEYS = {"warmup_vision": ("warmup_vision",), "warmup_text": ("warmup_text",), "selfsup": ("selfsup",),
+              "supervised.synthetic": ("supervised", "synthetic"), "supervised.labelled": ("supervised", "labelled")}
+
+
+def schedule_problems(training: dict) -> list[str]:
+    """T0 and T_mult belong to cosine_restarts, warmup_fraction to warmup_cosine: a key the schedule would ignore
+    is refused rather than silently dropped."""
+    problems = []
+    for where, path in STAGE_KEYS.items():
+        recipe = training
+        for key in path:
+            recipe = recipe.get(key, {})
+        kind = recipe.get("schedule", "warmup_cosine")
+        if kind != "cosine_restarts" and ({"T0", "T_mult"} & set(recipe)):
+            problems.append(f"training.{where}: T0 and T_mult set the cycles of schedule cosine_restarts, but the "
+                            f"schedule is {kind}: add schedule: cosine_restarts, or remove them")
+        if kind == "cosine_restarts" and "warmup_fraction" in recipe:
+            problems.append(f"training.{where}: schedule cosine_restarts has no warm-up (the authors' has none): "
+                            "remove warmup_fraction")
+    return problems
+
+
+def pretrained_problems(config: dict) -> list[str]:
+    """An open_clip pretrained tag must exist for the architecture of every dataset that trains from it (our
+    character architectures have none): refused here, not hours later in the first training job."""
+    pretrained = config["model"]["pretrained"]
+    looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+    if looks_like_path or pretrained.strip().lower() in ("", "none", "null"):
+        return []
+    import open_clip  # only here: the default config (pretrained none) checks without importing torch
+
+    problems = []
+    for name, dataset in config["datasets"].items():
+        if not dataset.get("enabled", True) or "models_from" in dataset:
+            continue
+        architecture = (config["model"] | dataset.get("model", {}))["architecture"]
+        tags = open_clip.list_pretrained_tags_by_model(architecture)
+        if pretrained not in tags:
+            problems.append(f"datasets.{name}: model.pretrained {pretrained!r} is not an open_clip tag of its "
+                            f"architecture {architecture!r} (its tags: {', '.join(tags) or 'none'}); set "
+                            f"datasets.{name}.model.architecture to one that has it, or disable {name}")
+    return problems
+
+
 def check_config(config: dict) -> None:
     problems = variant_problems(config["training"]["supervised"]) + kind_problems(config)
     for name, dataset in config["datasets"].items():
@@ -261,7 +305,7 @@ def check_config(config: dict) -> None:
                 + (f"; closest: {', '.join(close)}" if close else "")
                 + "; all: python -c 'import open_clip; print(open_clip.list_models())')"
             )
-    problems += finetune_problems(config)
+    problems += finetune_problems(config) + schedule_problems(config["training"]) + pretrained_problems(config)
     pretrained = model["pretrained"]
     looks_like_path = "/" in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
     if looks_like_path and not Path(pretrained).is_file():

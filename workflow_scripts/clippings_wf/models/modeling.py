@@ -15,7 +15,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
-from clippings_wf.models import architectures
+from clippings_wf.models import architectures, hub
 from clippings_wf.models.architectures import is_char_architecture, is_none, is_textline_model, model_cfg
 from clippings_wf.models.artifacts import load_state_dict_strict, read_checkpoint
 from clippings_wf.models.bundle import ModelBundle, as_tokenizer, make_bundle
@@ -43,7 +43,7 @@ def build_model(architecture: str, pretrained: str | None = None, vocab_size: in
     if pretrained not in tags:
         raise ValueError(f"pretrained='{pretrained}' is neither a checkpoint file nor an open_clip tag for "
                          f"'{architecture}' (tags: {tags})")
-    return open_clip.create_model(architecture, pretrained=pretrained, device=device)
+    return hub.create_pretrained(architecture, pretrained, device)  # a failed download names the download command
 
 
 def load_bundle(architecture: str, pretrained: str | None = None, vocab=None, device="cpu") -> ModelBundle:

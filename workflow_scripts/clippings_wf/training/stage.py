@@ -7,9 +7,9 @@ Objectives (the ``objective`` key of a stage's recipe, see rules/common.smk; los
   labelled training split with m records per entity per batch and hard negatives mined from the current model.
 
 Every stage: AdamW with a learning rate per tower (``lr_vision``, ``lr_text``; 0 freezes a tower), weight decay on
-weight matrices only, linear warm-up then cosine over the batches actually drawn (``schedule.py``); with validation
-data, the best epoch on validation top-1 is kept, the starting weights (epoch 0) included. Per-epoch checkpoints
-(``checkpoints.py``) make a stage resumable.
+weight matrices only, linear warm-up then cosine over the batches actually drawn, or the authors' cosine with warm
+restarts (``schedule.py``); with validation data, the best epoch on validation top-1 is kept, the starting weights
+(epoch 0) included. Per-epoch checkpoints (``checkpoints.py``) make a stage resumable.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from clippings_wf.training.batches import epoch_batches, epoch_sampler
 from clippings_wf.training.checkpoints import Progress
 from clippings_wf.training.data import EvalData, TrainingData
 from clippings_wf.training.objectives import batch_loss, stage_weight
-from clippings_wf.training.schedule import (GRAD_CLIP, MAX_LOGIT_SCALE, WARMUP_FRACTION, frozen_towers, lr_factor,
-                                            make_optimizer, tower_lrs, train_mode)  # fmt: skip
+from clippings_wf.training.schedule import (GRAD_CLIP, MAX_LOGIT_SCALE, frozen_towers, make_optimizer, step_lr_factor,
+                                            tower_lrs, train_mode)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ def train_stage(
     """
     model = bundle.model.to(device)
     epochs, lrs = int(recipe["epochs"]), tower_lrs(recipe)
+    batch_size = int(recipe.get("batch_size", batch_size))  # a stage's own batch (the authors' SupCon used 126)
     torch.manual_seed(seed)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     last = checkpoint_dir / "last.pt"
@@ -114,14 +115,13 @@ def _resume(last: Path, fingerprint: str, model, optimizer, recipe: dict, device
 
 def run_epoch(bundle, recipe: dict, data: TrainingData, batches: list, optimizer, progress: Progress, epoch: int,
               generator, text_rng, device) -> float:  # fmt: skip
-    """One pass over ``batches``, the learning rate set per step from the fraction of the stage trained; appends a
-    metrics row per step, numbered by the stage's running step count. Returns the epoch's mean loss."""
+    """One pass over ``batches``, the learning rate set per step by the recipe's schedule (``schedule.py``);
+    appends a metrics row per step, numbered by the stage's running step count. Returns the epoch's mean loss."""
     objective, w, epochs = recipe["objective"], stage_weight(recipe), int(recipe["epochs"])
-    warmup = float(recipe.get("warmup_fraction", WARMUP_FRACTION))
     losses_epoch = []
     bar = tqdm(batches, desc=f"{recipe['stage']} epoch {epoch + 1}/{epochs}", mininterval=10)
     for step, idx in enumerate(bar):
-        factor = lr_factor((epoch + step / len(batches)) / epochs, 1 / (len(batches) * epochs), warmup)
+        factor = step_lr_factor(recipe, epoch, step, len(batches), progress.step)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
         loss = batch_loss(bundle, objective, w, data, idx, generator, text_rng, recipe, device)
