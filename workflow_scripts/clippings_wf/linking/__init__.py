@@ -1,1 +1,1 @@
-"""Nearest-neighbour retrieval (FAISS) and matching a user's records against references."""
+"""Nearest-neighbour retrieval (FAISS), a saved reference index, and linking or clustering a user's records."""
