@@ -12,6 +12,13 @@ configfile: "config.yaml"
 report: "report/workflow.rst"
 
 
+# The image every job runs in under --sdm apptainer (README "Container"), from config key `container`; before the
+# includes, since a global container reaches only the rules defined after it. Unset (""): no container.
+if config.get("container"):
+
+    container: config["container"]
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/ocr.smk"
@@ -24,6 +31,7 @@ include: "rules/nomatch.smk"
 include: "rules/cluster.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/export.smk"
 include: "rules/bench.smk"
 
 

@@ -15,8 +15,8 @@ rule string_baselines:
         "../envs/baselines.yaml"
     threads: 8
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=grows_with_attempt(4000),
+        runtime=grows_with_attempt(30),
     params:
         methods=baseline_methods,
         tfidf_ngram_ranges=config["baselines"]["tfidf_ngram_ranges"],

@@ -21,8 +21,8 @@ rule scaling_benchmark:
         "../envs/bench.yaml"
     threads: 8
     resources:
-        mem_mb=12000,
-        runtime=90,
+        mem_mb=grows_with_attempt(12000),
+        runtime=grows_with_attempt(90),
     params:
         model="results/jp_firms/models/sup_multimodal/model.pt",
     script:

@@ -19,8 +19,8 @@ rule cluster_models:
         "../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=20,
+        mem_mb=grows_with_attempt(4000),
+        runtime=grows_with_attempt(20),
     params:
         group="model",
         rows=MODEL_ROWS,
@@ -48,8 +48,8 @@ rule cluster_baselines:
         "../envs/baselines.yaml"
     threads: 8
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=grows_with_attempt(4000),
+        runtime=grows_with_attempt(30),
     params:
         group="classical",
         methods=baseline_methods,

@@ -196,11 +196,102 @@ def dataset_targets(dataset):
             ]
             + clustering
         )
+    if dataset not in EVALUATION_ONLY:
+        # every trained model's bundle (rules/export.smk): weights, tuned thresholds, model card
+        targets += expand(
+            "results/{{dataset}}/export/{model}/{file}",
+            model=LINKED_MODELS,
+            file=["model.pt", "bundle.json", "README.md"],
+        )
     return expand(targets, dataset=dataset)
 
 
 def all_targets():
     return [path for dataset in DATASETS for path in dataset_targets(dataset)]
+
+
+# The export (rules/export.smk): per trained model, the weights, tuned thresholds and a model card.
+TRAINED_DATASETS = [d for d in DATASETS if d not in EVALUATION_ONLY]
+
+
+class StageWildcards(dict):
+    """Wildcards for stage_params (above) outside a training job: a dict read by attribute."""
+
+    __getattr__ = dict.__getitem__
+
+
+def exported_method(wildcards):
+    """The table row whose thresholds the bundle carries: a supervised model's own; selfsup's pooled row."""
+    if wildcards.model == "selfsup":
+        return f"selfsup_{POOLED_VARIANT}"
+    return wildcards.model
+
+
+def exported_stages(wildcards):
+    """The training stages behind a linked model, first to last, chained as pretrain.smk and finetune.smk do."""
+    synthetic = synthetic_stages(wildcards)
+    selfsup = (["warmup_vision", "warmup_text"] if selfsup_init(wildcards) else []) + [
+        "selfsup"
+    ]
+    if wildcards.model == "selfsup":
+        return selfsup
+    if wildcards.model == "sup_unimodal_vision":
+        start = ["warmup_vision"] if synthetic else []
+    else:
+        start = selfsup
+    return start + (["supcon_synthetic"] if synthetic else []) + ["supcon_labelled"]
+
+
+def export_recipe(wildcards):
+    """Each stage's recipe from config, as train.py received it (SupCon stages at the model's own w)."""
+    recipe = []
+    for stage in exported_stages(wildcards):
+        keys = {"dataset": wildcards.dataset}
+        if stage.startswith("supcon"):
+            keys["variant"] = wildcards.model.removeprefix("sup_")
+        recipe.append(stage_params(stage)(StageWildcards(keys)))
+    return recipe
+
+
+def export_params(wildcards):
+    method = exported_method(wildcards)
+    settings = dataset_config(wildcards)
+    ocr = ocr_params(wildcards)
+    return {
+        "dataset": wildcards.dataset,
+        "model": wildcards.model,
+        "method": method,
+        "w": next(row["w"] for row in MODEL_ROWS if row["method"] == method),
+        "record_kind": record_kind(wildcards).name,
+        "ocr": {"lang": ocr.get("lang"), "lang_vertical": ocr.get("lang_vertical")},
+        "cluster_neighbours": EVALUATION["cluster_neighbours"],
+        "architecture": model_params(wildcards)["architecture"],
+        "data": {
+            k: settings[k]
+            for k in ("generate", "synthetic", "manifest")
+            if k in settings
+        },
+        "recipe": export_recipe(wildcards),
+        "training": {k: TRAINING[k] for k in ("seed", "batch_size")},
+    }
+
+
+def export_inputs(wildcards):
+    """The weights, the clustering threshold and ARI (every trained dataset clusters), and for a linking dataset
+    its no-match thresholds and the top-1 and no-match tables."""
+    inputs = {
+        "model": trained_model(wildcards),
+        "cluster_thresholds": f"results/{wildcards.dataset}/clustering/models.csv",
+        "clustering_table": f"results/{wildcards.dataset}/tables/clustering.csv",
+    }
+    if links(dataset_config(wildcards)):
+        inputs |= {
+            "nomatch_thresholds": f"results/{wildcards.dataset}/nomatch/thresholds.csv",
+            "nomatch_table": f"results/{wildcards.dataset}/tables/nomatch.csv",
+            "main_results": f"results/{wildcards.dataset}/tables/main_results.csv",
+            "models_top1": f"results/{wildcards.dataset}/linking/top1.csv",
+        }
+    return inputs
 
 
 def shift_comparison_tables(wildcards):
@@ -443,11 +534,44 @@ def benchmark_dir(wildcards):
 
 
 def declared_mem_mb(wildcards):
-    """Each rule's declared mem_mb (rules whose mem_mb is a plain number)."""
+    """Each rule's declared mem_mb at the first attempt (what a job that was not retried had)."""
     declared = {}
     for each in workflow.rules:
         mem_mb = each.resources.get("mem_mb")
-        value = getattr(mem_mb, "value", mem_mb)  # snakemake 9 wraps it in a Resource
-        if isinstance(value, (int, float)):
-            declared[each.name] = int(value)
+        # snakemake 9 wraps it in a Resource, to be evaluated where it is a function (grows_with_attempt)
+        if hasattr(mem_mb, "evaluate"):
+            mem_mb = mem_mb.evaluate(wildcards, attempt=1).value
+        if isinstance(mem_mb, (int, float)):
+            declared[each.name] = int(mem_mb)
     return declared
+
+
+# Cluster resources. A job killed for memory or wall time is resubmitted (profiles/slurm: `retries: 1`); asking
+# again for the same would fail the same way, so every rule that runs as a cluster job declares its mem_mb and
+# runtime through grows_with_attempt. Local runs are unaffected: they ignore runtime, and mem_mb limits nothing
+# unless --resources mem_mb=... is given.
+def grows_with_attempt(first):
+    """A resource (mem_mb, runtime) that is `first` at the first attempt and `first * attempt` at each retry."""
+
+    def at_attempt(wildcards, attempt):
+        return first * attempt
+
+    return at_attempt
+
+
+# Small table, figure, report and export steps (seconds, small files): on a cluster they run where Snakemake runs
+# (the login node) instead of waiting in the queue as jobs of their own.
+localrules:
+    main_table,
+    compare_reference,
+    shift_comparison,
+    resource_report,
+    nomatch_holdout,
+    nomatch_table,
+    clustering_table,
+    clustering_comparisons,
+    plot_examples,
+    plot_training,
+    plot_retrieval,
+    plot_cluster_gallery,
+    export_model,

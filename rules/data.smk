@@ -17,8 +17,8 @@ rule generate_benchmark:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=grows_with_attempt(2000),
+        runtime=grows_with_attempt(30),
     params:
         generate=generate_params,
     script:
@@ -46,8 +46,8 @@ rule import_manifest:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=grows_with_attempt(2000),
+        runtime=grows_with_attempt(30),
     params:
         settings=import_params,
     script:
@@ -67,8 +67,8 @@ rule synthetic_renders:
         "../envs/data.yaml"
     threads: 8
     resources:
-        mem_mb=5000,  # measured 3,018 MB peak in the 2026-11-24 default run (CHANGELOG)
-        runtime=60,
+        mem_mb=grows_with_attempt(5000),  # measured 3,018 MB peak in the 2026-11-24 default run (CHANGELOG)
+        runtime=grows_with_attempt(60),
     params:
         synthetic=synthetic_params,
         ocr=ocr_params,

@@ -17,8 +17,9 @@ rule embed_records:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=6000,
-        runtime=30,
+        gpu=1,
+        mem_mb=grows_with_attempt(6000),
+        runtime=grows_with_attempt(30),
     params:
         device=config["model"]["device"],
         batch_size=TRAINING["eval_batch_size"],

@@ -18,8 +18,9 @@ rule supcon_synthetic:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        gpu=1,
+        mem_mb=grows_with_attempt(8000),
+        runtime=grows_with_attempt(120),
     params:
         stage=stage_params("supcon_synthetic"),
         model=model_params,
@@ -44,8 +45,9 @@ rule supcon_labelled:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        gpu=1,
+        mem_mb=grows_with_attempt(8000),
+        runtime=grows_with_attempt(120),
     params:
         stage=stage_params("supcon_labelled"),
         model=model_params,

@@ -17,8 +17,8 @@ rule link_records:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=6000,
-        runtime=30,
+        mem_mb=grows_with_attempt(6000),
+        runtime=grows_with_attempt(30),
     params:
         rows=MODEL_ROWS,
         tuned_w_model=f"sup_{POOLED_VARIANT}",

@@ -21,8 +21,8 @@ rule ocr_records:
         "../envs/data.yaml"
     threads: 8
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=grows_with_attempt(3000),
+        runtime=grows_with_attempt(60),
     params:
         ocr=ocr_params,
     script:
@@ -44,8 +44,8 @@ rule recognize_records:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,  # 4.7-5.3 GB peak measured (onnxruntime arenas, 2 workers, batches of 64 lines)
-        runtime=60,
+        mem_mb=grows_with_attempt(8000),  # 4.7-5.3 GB peak measured (onnxruntime arenas, 2 workers, batches of 64 lines)
+        runtime=grows_with_attempt(60),
     params:
         width=recognizer_width,
     script:
@@ -65,8 +65,8 @@ rule recognize_views:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,  # 4.7-5.3 GB peak measured (onnxruntime arenas, 2 workers, batches of 64 lines)
-        runtime=60,
+        mem_mb=grows_with_attempt(8000),  # 4.7-5.3 GB peak measured (onnxruntime arenas, 2 workers, batches of 64 lines)
+        runtime=grows_with_attempt(60),
     params:
         width=recognizer_width,
     script:
@@ -88,7 +88,7 @@ rule encode_photos:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=grows_with_attempt(4000),
+        runtime=grows_with_attempt(60),
     script:
         "../workflow_scripts/encode_photos.py"

@@ -13,8 +13,8 @@ rule build_vocab:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=grows_with_attempt(2000),
+        runtime=grows_with_attempt(10),
     script:
         "../workflow_scripts/build_vocab.py"
 
@@ -33,8 +33,9 @@ rule warmup_vision:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        gpu=1,
+        mem_mb=grows_with_attempt(8000),
+        runtime=grows_with_attempt(120),
     params:
         stage=stage_params("warmup_vision"),
         model=model_params,
@@ -59,8 +60,9 @@ rule warmup_text:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
-        runtime=60,
+        gpu=1,
+        mem_mb=grows_with_attempt(8000),
+        runtime=grows_with_attempt(60),
     params:
         stage=stage_params("warmup_text"),
         model=model_params,
@@ -85,8 +87,9 @@ rule align_selfsup:
         "../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        gpu=1,
+        mem_mb=grows_with_attempt(8000),
+        runtime=grows_with_attempt(120),
     params:
         stage=stage_params("selfsup"),
         model=model_params,

@@ -216,6 +216,7 @@ MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
 {node} State=UNKNOWN
+# the default partition: the unedited profile names none
 PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
         )
@@ -248,9 +249,10 @@ StorageLoc=slurm_acct_db
             return clusters and CLUSTER in clusters.stdout.split()
 
         self._wait("slurmctld registering with slurmdbd", cluster_registered)
-        # An account for the profile's slurm_account; the plugin checks it against sacctmgr's list for the user.
+        # root's default account: sbatch uses it when a job names none, as the unedited profile's jobs do (a
+        # cluster's users have one too).
         self.run("sacctmgr", "--immediate", "add", "account", ACCOUNT, "Description=tests", "Organization=tests")
-        self.run("sacctmgr", "--immediate", "add", "user", "root", f"account={ACCOUNT}")
+        self.run("sacctmgr", "--immediate", "add", "user", "root", f"account={ACCOUNT}", f"DefaultAccount={ACCOUNT}")
 
         self._spawn("slurmd", ["slurmd", "-D", "-N", "localhost"], [root / "log" / "slurmd.log"])
         self._wait("slurmd (node localhost idle in sinfo)", lambda: self.node_state() == "idle")

@@ -1,25 +1,32 @@
-"""The SLURM profile, and the tiny workflow run through it on a real single-node SLURM cluster (tests/slurm_cluster.py).
+"""The SLURM profile, and the workflow run through it on a real single-node SLURM cluster (tests/slurm_cluster.py).
 
-The cluster test needs root (apt-get, the daemons) and skips, saying why, only without root or when Debian's SLURM
-packages cannot be installed. Everything else that goes wrong (a daemon that does not start, a job that fails, an
-output that differs from the local run) fails the test.
+test_profiles checks the profiles and the rules' resources without a cluster, asking Snakemake itself what each
+job gets at the first and second attempt (tests/job_resources.py). The cluster tests need root (apt-get, the
+daemons) and skip, saying why, only without root or when Debian's SLURM packages cannot be installed. Everything
+else that goes wrong (a daemon that does not start, a job that fails, an output that differs from the local run)
+fails the test.
 """
 
+import dataclasses
+import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from snakemake_executor_plugin_slurm import ExecutorSettings
 
 from helpers import REPO, SAME_SEED_COMPARED, assert_same_outputs, copy_workflow, run_snakemake
-from slurm_cluster import ACCOUNT, PARTITION, LocalSlurmCluster, install_packages
+from slurm_cluster import ACCOUNT, LocalSlurmCluster, install_packages
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
+DEFAULT_PROFILE = REPO / "profiles" / "default" / "config.yaml"
+JOB_RESOURCES = Path(__file__).with_name("job_resources.py")
 GPU_RULES = {"warmup_vision", "warmup_text", "align_selfsup", "supcon_synthetic", "supcon_labelled", "embed_records"}
-GPU_RESOURCES = {"gpu", "gpu_model", "gres", "cpus_per_gpu", "tasks_per_gpu"}  # what the test cluster lacks
 RUN_TIMEOUT = 3600  # seconds for the whole tiny workflow on the cluster
 
 
@@ -27,42 +34,73 @@ def load_profile() -> dict:
     return yaml.safe_load(PROFILE.read_text())
 
 
-def test_profiles():
-    profile = load_profile()
+def job_resources(workdir: Path, configfile: str) -> dict:
+    """tests/job_resources.py run in ``workdir``: each job's resources at attempts 1 and 2 and its logs, by rule."""
+    result = subprocess.run(
+        [sys.executable, str(JOB_RESOURCES), configfile], cwd=workdir, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout)
+
+
+def declared_resources() -> dict[str, dict[str, str]]:
+    """Each rule's resources as written in rules/*.smk (the expressions, unevaluated), by rule."""
+    declared = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        for rule, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", path.read_text(), re.M):
+            block = re.search(r"^    resources:\n((?:        .*\n)*)", body, re.M)
+            lines = block.group(1).splitlines() if block else []
+            declared[rule] = dict(re.match(r"\s+(\w+)=(.*?),?(\s+#.*)?$", line).group(1, 2) for line in lines)
+    return declared
+
+
+def test_profiles(tmp_path):
+    profile, text = load_profile(), PROFILE.read_text()
     assert profile["executor"] == "slurm"
-    for key in ("slurm_partition", "slurm_account", "runtime", "mem_mb"):
-        assert key in profile["default-resources"], key
     assert profile["retries"] >= 1 and profile["rerun-incomplete"] is True
+    # Works as shipped: no placeholder to replace, no account or partition (the cluster's defaults apply) ...
+    assert not re.search(r"<[^>]*>", yaml.safe_dump(profile)), "a <placeholder> in profiles/slurm"
+    for resources in [profile.get("default-resources") or {}, *profile["set-resources"].values()]:
+        assert not {"slurm_account", "slurm_partition"} & set(resources), resources
+    # ... the GPU partition one commented line (a YAML anchor shared by every GPU rule), and the plugin's option for
+    # clusters that need more named, an option the pinned plugin has.
+    assert len(re.findall(r"^\s*# slurm_partition: \S+", text, re.M)) == 1
+    assert "--slurm-partition-config" in text
+    assert "partition_config" in {f.name for f in dataclasses.fields(ExecutorSettings)}
+    # GPU rules get their CPUs per GPU here; the GPU itself and memory and time are the rules' own.
     assert set(profile["set-resources"]) == GPU_RULES
     for rule, resources in profile["set-resources"].items():
-        assert resources["gpu"] == 1 and resources["cpus_per_gpu"] >= 1 and resources["mem_mb"] > 0, rule
-    # A misspelt rule in set-resources would be ignored silently: each must be a rule of the workflow.
-    rules = set(run_snakemake(REPO, "--list-rules").stdout.split())
-    assert GPU_RULES <= rules, GPU_RULES - rules
-    # The default profile stays portable: no executor, no cluster resources.
-    default = yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())
+        assert set(resources) == {"cpus_per_gpu"} and resources["cpus_per_gpu"] >= 1, rule
+
+    # The default profile stays portable (no executor, no cluster resources) and runs one GPU job at a time.
+    default = yaml.safe_load(DEFAULT_PROFILE.read_text())
     assert "executor" not in default and not any("slurm" in key for key in default)
     assert "slurm" not in str(default.get("default-resources", "")) + str(default.get("set-resources", ""))
+    assert default["resources"] == {"gpu": 1}
 
-
-def cluster_resources(profile: dict, max_mem_mb: int) -> list[str]:
-    """The profile's resources retargeted at the test cluster: its partition and account, no GPU, memory capped.
-
-    A command-line --default-resources or --set-resources replaces the profile's whole mapping, so every entry is
-    carried over here rather than only the ones that change.
-    """
-    default = {**profile["default-resources"], "slurm_partition": PARTITION, "slurm_account": ACCOUNT}
-    per_rule = []
-    for rule, resources in profile["set-resources"].items():
-        for key, value in resources.items():
-            if key in GPU_RESOURCES:
+    # What Snakemake gives each job of the default configuration, at the first attempt and at a retry.
+    found = job_resources(copy_workflow(tmp_path / "wf"), "config.yaml")
+    rules, local = set(found["rules"]), set(found["localrules"])
+    # A misspelt rule in set-resources or localrules would be ignored silently: each must be a rule.
+    assert GPU_RULES <= rules, GPU_RULES - rules
+    assert local and local <= rules, local - rules
+    assert {r for r in rules if r.startswith("plot_") or r.endswith("_table")} <= local
+    assert not local & GPU_RULES
+    for rule, jobs in found["jobs"].items():
+        for job in jobs:
+            first, second = job["attempts"]
+            assert first["gpu"] == (1 if rule in GPU_RULES else None), (rule, first)
+            if rule in local or rule == "all":
                 continue
-            if key == "slurm_partition":
-                value = PARTITION
-            elif key == "mem_mb":
-                value = min(value, max_mem_mb)
-            per_rule.append(f"{rule}:{key}={value}")
-    return ["--default-resources", *(f"{k}={v}" for k, v in default.items()), "--set-resources", *per_rule]
+            # A job killed for memory or time is resubmitted with twice as much, not failed the same way again.
+            assert first["mem_mb"] > 0 and first["runtime"] > 0, (rule, first)
+            assert (second["mem_mb"], second["runtime"]) == (2 * first["mem_mb"], 2 * first["runtime"]), rule
+    # Rules that no job of the default configuration runs (scaling benchmark, manifest import) declare the same.
+    declared = declared_resources()
+    assert set(declared) == rules - {"all"}
+    for rule in rules - local - {"all"}:
+        for name in ("mem_mb", "runtime"):
+            assert declared[rule][name].startswith("grows_with_attempt("), (rule, name, declared[rule])
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +118,28 @@ def slurm_cluster(tmp_path_factory):
         cluster.stop()
 
 
+def accounting(cluster: LocalSlurmCluster) -> dict[str, dict[str, str]]:
+    """Every job in the cluster's accounting database, by job id."""
+    fields = ["JobIdRaw", "JobName", "Comment", "State", "ReqMem", "Timelimit"]
+    rows = cluster.run(
+        "sacct", "--allocations", "--parsable2", "--noheader", "--starttime=2000-01-01",
+        f"--format={','.join(fields)}",
+    ).stdout.splitlines()
+    return {row.split("|")[0]: dict(zip(fields, row.split("|"))) for row in rows if row}
+
+
+def rule_of(job: dict[str, str]) -> str:
+    """The rule a job ran: the plugin writes rule_<rule>_wildcards_<...> in sbatch --comment."""
+    return re.fullmatch(r"rule_(.+?)(_wildcards_.*)?", job["Comment"]).group(1)
+
+
+def minutes(timelimit: str) -> int:
+    """sacct's Timelimit ([days-]hours:minutes:seconds) in minutes."""
+    days, _, clock = timelimit.rpartition("-")
+    hours, mins, _ = (int(part) for part in clock.split(":"))
+    return (int(days or 0) * 24 + hours) * 60 + mins
+
+
 def rule_logs(workdir: Path) -> dict[str, str]:
     """Every rule's log of a run (each job writes one), keyed by its path; SLURM's own logs left out."""
     return {
@@ -89,18 +149,80 @@ def rule_logs(workdir: Path) -> dict[str, str]:
     }
 
 
+def cluster_overrides(found: dict, max_mem_mb: int) -> list[str]:
+    """What the GPU-less test cluster needs beyond the unedited profile: no GPU for the GPU rules, and memory
+    within the node's for any rule that asks for more (none on a machine of 16 GB or more). A command-line
+    --set-resources replaces the profile's whole mapping, so cpus_per_gpu goes with it."""
+    overrides = [f"{rule}:gpu=0" for rule in sorted(GPU_RULES)]
+    for rule, jobs in sorted(found["jobs"].items()):
+        if any((job["attempts"][0]["mem_mb"] or 0) > max_mem_mb for job in jobs):
+            overrides.append(f"{rule}:mem_mb={max_mem_mb}")
+    return ["--set-resources", *overrides]
+
+
+# A job that needs twice its first attempt's memory: at attempt 1 it fails (as one killed for memory would), and
+# the profile's `retries: 1` resubmits it with grows_with_attempt's doubled mem_mb and runtime. The helper is the
+# workflow's own, copied from rules/common.smk.
+RETRY_SNAKEFILE = """
+{helper}
+
+rule needs_twice_the_memory:
+    output:
+        "allocated_mb.txt",
+    resources:
+        mem_mb=grows_with_attempt(100),
+        runtime=grows_with_attempt(5),
+    shell:
+        "scontrol show job $SLURM_JOB_ID | grep -o 'MinMemoryNode=[0-9]*' | cut -d= -f2 > allocated.tmp && "
+        "test $(cat allocated.tmp) -ge 200 && mv allocated.tmp {{output}}"
+"""
+
+
+def grows_with_attempt_source() -> str:
+    common = (REPO / "rules" / "common.smk").read_text()
+    return re.search(r"^def grows_with_attempt\(.*?(?=^\S)", common, re.M | re.S).group(0)
+
+
+@pytest.mark.slurm
+def test_retry_gets_more_memory_and_time(slurm_cluster, tmp_path):
+    (tmp_path / "Snakefile").write_text(RETRY_SNAKEFILE.format(helper=grows_with_attempt_source()))
+    before = set(accounting(slurm_cluster))
+    profile = {key: value for key, value in load_profile().items() if key != "set-resources"}
+    run_snakemake(
+        tmp_path,
+        "--executor", "slurm", "--jobs", "1", "--retries", str(profile["retries"]), "--latency-wait", "5",
+        "--slurm-init-seconds-before-status-checks", "5",
+        cores=None, env=slurm_cluster.env, timeout=900,
+    )
+    assert (tmp_path / "allocated_mb.txt").read_text().strip() == "200"
+    jobs = sorted((job for job_id, job in accounting(slurm_cluster).items() if job_id not in before),
+                  key=lambda job: int(job["JobIdRaw"]))  # fmt: skip
+    assert [(rule_of(j), j["State"].split()[0]) for j in jobs] == [
+        ("needs_twice_the_memory", "FAILED"), ("needs_twice_the_memory", "COMPLETED")
+    ], jobs
+    assert [int(re.match(r"\d+", j["ReqMem"]).group()) for j in jobs] == [100, 200], jobs
+    assert [minutes(j["Timelimit"]) for j in jobs] == [5, 10], jobs
+
+
 @pytest.mark.slurm
 def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
+    found = job_resources(workdir, "config_tiny.yaml")
+    local = set(found["localrules"])
+    rule_of_log = {log: rule for rule, jobs in found["jobs"].items() for job in jobs for log in job["log"]}
+    first_attempt = {log: job["attempts"][0] for jobs in found["jobs"].values() for job in jobs for log in job["log"]}
+    before = set(accounting(slurm_cluster))
     started = time.monotonic()
     try:
+        # The profile unedited: no account, no partition (the test cluster has a default partition and gives root a
+        # default account); only the GPU taken away.
         run_snakemake(
             workdir,
             "--workflow-profile", "profiles/slurm",
             "--configfile", "config_tiny.yaml",
             "--max-threads", str(slurm_cluster.cpus),  # rules ask for 8 threads; the node has its real CPUs
             "--slurm-init-seconds-before-status-checks", "5",
-            *cluster_resources(load_profile(), max_mem_mb=slurm_cluster.real_memory_mb // 2),
+            *cluster_overrides(found, max_mem_mb=slurm_cluster.real_memory_mb // 2),
             cores=None,
             env=slurm_cluster.env,
             timeout=RUN_TIMEOUT,
@@ -115,31 +237,40 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
     local_logs = rule_logs(tiny_run.parents[1])
     slurm_logs = rule_logs(workdir)
     assert set(slurm_logs) == set(local_logs)
+    assert set(slurm_logs) <= set(rule_of_log), set(slurm_logs) - set(rule_of_log)
+    ran_local = {path for path in slurm_logs if rule_of_log[path] in local}
+    assert ran_local, "no localrule ran"
 
-    # Each ran as its own SLURM job: the accounting database lists one completed job per rule log, of this run
-    # (the plugin names every job after its run id) ...
-    accounting = slurm_cluster.run(
-        "sacct", "--allocations", "--parsable2", "--noheader", "--starttime=2000-01-01",
-        "--format=JobIdRaw,JobName,Comment,State",
-    ).stdout.split("\n")
-    jobs = {job_id: (name, comment, state) for job_id, name, comment, state in (r.split("|") for r in accounting if r)}
-    assert {state for _, _, state in jobs.values()} == {"COMPLETED"}, jobs
-    assert len({name for name, _, _ in jobs.values()}) == 1, jobs
-    assert len(jobs) == len(slurm_logs)
-    # ... each rule log names its job, a different one each ...
+    # Each other job ran as its own SLURM job: the accounting database lists one completed job per rule log, of
+    # this run (the plugin names every job after its run id), and none for the localrules ...
+    jobs = {job_id: job for job_id, job in accounting(slurm_cluster).items() if job_id not in before}
+    assert {job["State"] for job in jobs.values()} == {"COMPLETED"}, jobs
+    assert len({job["JobName"] for job in jobs.values()}) == 1, jobs
+    assert len(jobs) == len(slurm_logs) - len(ran_local)
+    assert not {rule_of(job) for job in jobs.values()} & local
+    # ... each such rule log names its job, a different one each, while a localrule's log names none ...
     job_of_log = {}
     for path, text in slurm_logs.items():
         match = re.search(r"SLURM job (\d+)", text)
+        if path in ran_local:
+            assert not match, f"{path}: a localrule ran as a SLURM job"
+            continue
         assert match, f"{path} does not name a SLURM job"
         job_of_log[path] = match.group(1)
-        if re.match(r"(warmup|align|supcon|embed)_", Path(path).name):  # GPU steps say which device they used
+        assert rule_of(jobs[match.group(1)]) == rule_of_log[path], path
+        if rule_of_log[path] in GPU_RULES:  # GPU steps say which device they used
             assert re.search(r" on (cpu|cuda:\d+) \(", text), f"{path} does not name its device"
     assert set(job_of_log.values()) == set(jobs)
+    # ... submitted with the rules' own memory and time (attempt 1: nothing failed) under the default account ...
+    for path, job_id in job_of_log.items():
+        assert minutes(jobs[job_id]["Timelimit"]) == first_attempt[path]["runtime"], path
+    accounts = slurm_cluster.run("sacct", "--allocations", "--noheader", "--parsable2", "--starttime=2000-01-01",
+                                 "--format=JobIdRaw,Account").stdout.splitlines()  # fmt: skip
+    assert {account for job_id, account in (row.split("|") for row in accounts) if job_id in jobs} == {ACCOUNT}
     # ... and the plugin's log folder holds the job's sbatch output, under the rule that the job ran.
-    for job_id, (_, comment, _) in jobs.items():
-        rule = re.fullmatch(r"rule_(.+?)(_wildcards_.*)?", comment).group(1)
-        sbatch_logs = list((workdir / "logs" / "slurm" / f"rule_{rule}").rglob(f"{job_id}.log"))
-        assert len(sbatch_logs) == 1 and sbatch_logs[0].stat().st_size > 0, (job_id, comment)
+    for job_id, job in jobs.items():
+        sbatch_logs = list((workdir / "logs" / "slurm" / f"rule_{rule_of(job)}").rglob(f"{job_id}.log"))
+        assert len(sbatch_logs) == 1 and sbatch_logs[0].stat().st_size > 0, (job_id, job["Comment"])
 
     # The same seed gives the same bytes as the local run, trained models included.
     results = workdir / "results" / "jp_firms"
