@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from clippings_wf.reporting import model_card
+from clippings_wf.runtime import checksums
 from clippings_wf.reporting.tables import display_name
 
 from helpers import REPO, copy_workflow, dry_run_jobs, run_snakemake
@@ -138,7 +139,7 @@ def test_tiny_run_exports_every_linked_model(tiny_run):
         bundle = json.loads((folder / "bundle.json").read_text())
         assert bundle["format"] == 1 and bundle["dataset"] == "jp_firms" and bundle["model"] == model
         assert bundle["method"] == (model if model != "selfsup" else "selfsup_multimodal")
-        assert bundle["model_sha256"] == model_card.file_sha256(folder / "model.pt")
+        assert bundle["model_sha256"] == checksums.file_sha256(folder / "model.pt")
         for evaluation in ("nomatch", "cluster"):
             thresholds = bundle["thresholds"][evaluation]
             assert set(thresholds) == {"noisy", "clean"}, (model, evaluation)

@@ -11,6 +11,7 @@ import shutil
 import pandas as pd
 
 from clippings_wf.reporting import model_card
+from clippings_wf.runtime import checksums
 from clippings_wf.runtime.atomic import atomic_path, write_text
 
 log = logging.getLogger("export_model")
@@ -26,8 +27,8 @@ def optional_table(key):
 # A copy, never a link or a rewrite: the trained file keeps its bytes and time stamp, so nothing upstream reruns.
 with atomic_path(snakemake.output.model) as tmp:
     shutil.copyfile(inputs.model, tmp)
-sha256 = model_card.file_sha256(snakemake.output.model)
-if sha256 != model_card.file_sha256(inputs.model):
+sha256 = checksums.file_sha256(snakemake.output.model)
+if sha256 != checksums.file_sha256(inputs.model):
     raise RuntimeError(f"{snakemake.output.model} differs from {inputs.model} after copying")
 
 bundle = model_card.bundle_manifest(

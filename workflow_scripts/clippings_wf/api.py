@@ -16,7 +16,6 @@ bare model.pt carries only its w, so its thresholds must be given.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 
 from clippings_wf.linking import clusters, matching
 from clippings_wf.linking.reference_index import ModelIdentity, ReferenceIndex
+from clippings_wf.runtime import checksums
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,6 @@ BUNDLE_FORMAT = 1
 DEFAULT_LANGS = ("jpn", "jpn_vert")  # Tesseract's languages where neither the caller nor the bundle names one
 DEFAULT_NEIGHBOURS = 50  # the workflow's evaluation.cluster_neighbours default, for a bare model.pt
 
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_bundle_json(folder: Path) -> dict:
@@ -66,7 +59,7 @@ def load_model(path, device="auto", w: float | None = None) -> LinkingModel:
     model_pt = path / "model.pt" if path.is_dir() else path
     if not model_pt.is_file():
         raise FileNotFoundError(f"{model_pt}: model file not found")
-    sha = file_sha256(model_pt)
+    sha = checksums.file_sha256(model_pt)
     if info.get("model_sha256") and info["model_sha256"] != sha:
         raise ValueError(f"{model_pt} has sha256 {sha[:12]}, but bundle.json was written for "
                          f"{info['model_sha256'][:12]}: the bundle's model file was changed; export it again")

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from clippings_wf.ocr import checksums
+from clippings_wf.runtime import checksums
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 

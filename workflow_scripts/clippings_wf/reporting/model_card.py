@@ -7,7 +7,6 @@ sides together and raise BUNDLE_FORMAT.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -39,14 +38,6 @@ RECIPE_COLUMNS = ["objective", "data", "epochs", "lr", "lr_vision", "temperature
                   "hard_negatives_k", "remine_every"]  # fmt: skip
 INTERVAL_NOTE = ("Test numbers with their 95% percentile bootstrap interval over test entities (each drawn with all"
                  " its records); validation numbers are the points the thresholds and epochs were chosen on.")  # fmt: skip
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tuned_thresholds(table: pd.DataFrame | None, method: str) -> dict[str, float]:

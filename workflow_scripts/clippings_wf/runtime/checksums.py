@@ -1,5 +1,5 @@
-"""The sha256 of a model file, read once per process while the file is unchanged (OCR steps log it, and the
-recognizer checks it before every load)."""
+"""The sha256 of a file, read once per process while the file is unchanged: the OCR models (logged, and the
+recognizer checked before every load), exported model files and the bundles that name them."""
 
 import functools
 import hashlib
