@@ -1,7 +1,7 @@
 # The workflow's software in one image: Debian 12 (bookworm) with Python 3.11, the system the workflow was tested on,
 # set up by the same install.sh as a bare machine (apt: Tesseract and its models, fonts, the photographs' wallpaper
 # packages; .venv with the pinned requirements and clippings_wf). Build: docker build -t clippings-workflow .
-# Apptainer: apptainer build clippings.sif docker-daemon://clippings-workflow:latest (README "Container").
+# Apptainer: apptainer build clippings.sif docker-daemon://clippings-workflow:latest (docs/deployment.md, "Container").
 FROM python:3.11-slim-bookworm
 
 # install.sh runs apt-get itself (as root here, so without sudo); nothing may stop to ask a question.

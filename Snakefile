@@ -12,8 +12,9 @@ configfile: "config.yaml"
 report: "report/workflow.rst"
 
 
-# The image every job runs in under --sdm apptainer (README "Container"), from config key `container`; before the
-# includes, since a global container reaches only the rules defined after it. Unset (""): no container.
+# The image every job runs in under --sdm apptainer (docs/deployment.md, "Container"), from config key
+# `container`; before the includes, since a global container reaches only the rules defined after it. Unset (""):
+# no container.
 if config.get("container"):
 
     container: config["container"]

@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"profiles/default takes all, {os.cpu_count()} here)")  # fmt: skip
     parser.add_argument("--workflow-profile", type=Path, default=None,
                         help="the snakemake --workflow-profile of the seed runs (default: <repo>/profiles/default; "
-                             "<repo>/profiles/slurm on a cluster, README \"Running on a cluster\")")  # fmt: skip
+                             "<repo>/profiles/slurm on a cluster, docs/deployment.md, \"SLURM\")")  # fmt: skip
     parser.add_argument("--snakemake", default=str(_default_snakemake()),
                         help="the snakemake executable (default: the one beside this Python, else on PATH)")
     mode = parser.add_mutually_exclusive_group()

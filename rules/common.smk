@@ -269,7 +269,7 @@ def export_params(wildcards):
         "data": {
             k: settings[k]
             for k in ("generate", "synthetic", "manifest")
-            if k in settings
+            if k in settings and (k != "synthetic" or synthetic_stages(wildcards))
         },
         "recipe": export_recipe(wildcards),
         "training": {k: TRAINING[k] for k in ("seed", "batch_size")},

@@ -27,13 +27,13 @@ from helpers import REPO
 TEXT = {"ocr_column": "text"}
 
 
-def write_bundle(folder, model_pt, nomatch=None, cluster=None, fmt=1):
+def write_bundle(folder, model_pt, nomatch=None, cluster=None, fmt=1, record_kind="text_line"):
     """An exported bundle as the export rule writes it: model.pt beside bundle.json (the contract's fields)."""
     folder.mkdir(parents=True, exist_ok=True)
     data = model_pt.read_bytes()
     (folder / "model.pt").write_bytes(data)
     info = {"format": fmt, "dataset": "tiny", "model": "sup_multimodal", "method": "sup_multimodal", "w": 0.5,
-            "record_kind": "line_crop", "ocr": {"lang": "jpn", "lang_vertical": "jpn_vert"},
+            "record_kind": record_kind, "ocr": {"lang": "jpn", "lang_vertical": "jpn_vert"},
             "thresholds": {"nomatch": nomatch or {}, "cluster": cluster or {}}, "cluster_neighbours": 50,
             "model_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
     (folder / "bundle.json").write_text(json.dumps(info))
@@ -124,6 +124,25 @@ def test_tuned_threshold_missing_fails_clearly(setup, bare):
     empty = api.load_model(write_bundle(root / "export" / "empty", model_pt), device="cpu")
     with pytest.raises(ValueError, match=r"no tuned cluster threshold for 'noisy' OCR \(it has: none\)"):
         empty.cluster(root / "docs" / "references.csv", **TEXT)
+
+
+def test_another_w_drops_the_tuned_thresholds(setup, tuned):
+    # Thresholds were tuned on similarities at the bundle's w: at another w "tuned" has nothing to offer.
+    root, _, _, _ = setup
+    at_bundle_w = api.load_model(tuned[0].path, device="cpu", w=0.5)
+    assert at_bundle_w.tuned_threshold("nomatch") == tuned[1]
+    other = api.load_model(tuned[0].path, device="cpu", w=0.8)
+    with pytest.raises(ValueError, match="no tuned nomatch threshold"):
+        other.link(root / "docs" / "queries.csv", root / "docs" / "references.csv", **TEXT)
+
+
+def test_photo_caption_bundle_needs_the_captions_text(setup, tmp_path):
+    # Without an OCR column Tesseract would read the photo itself: refused, and the message says what to pass.
+    root, model_pt, _, _ = setup
+    photos = api.load_model(write_bundle(tmp_path / "photo", model_pt, record_kind="photo_caption"), device="cpu")
+    with pytest.raises(ValueError, match="photos with their captions.*--ocr-column"):
+        photos.embed(root / "docs" / "references.csv")
+    assert photos.embed(root / "docs" / "references.csv", **TEXT).shape[0] > 0
 
 
 def test_saved_index_gives_identical_matches(setup, tuned, tmp_path):

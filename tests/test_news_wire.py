@@ -2,6 +2,7 @@
 degradation) and a tiny end-to-end run of the dataset through the workflow."""
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -118,3 +119,9 @@ def test_news_wire_runs_end_to_end(tmp_path):
         assert (results / "figures" / f"{figure}.png").is_file(), figure
     assert (results / "data" / "pictures.csv").is_file()
     assert not (results / "tables" / "main_results.csv").exists()
+    # Its exported model: clustering thresholds only (no no-match evaluation), photo records, no synthetic renders.
+    bundle = json.loads((results / "export" / "sup_multimodal" / "bundle.json").read_text())
+    assert bundle["record_kind"] == "photo_caption" and bundle["thresholds"]["nomatch"] == {}
+    assert set(bundle["thresholds"]["cluster"]) == {"noisy", "clean"}
+    card = (results / "export" / "sup_multimodal" / "README.md").read_text()
+    assert "Clustering ARI" in card and "Synthetic renders" not in card

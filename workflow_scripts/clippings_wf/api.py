@@ -67,6 +67,11 @@ def load_model(path, device="auto", w: float | None = None) -> LinkingModel:
     artifact = artifacts.load_artifact(model_pt, device=device)
     if artifact.channels == 1 and device.type == "cpu":
         artifact.model.visual.to(memory_format=torch.channels_last)
+    if w is not None and "w" in info and float(w) != float(info["w"]):
+        # The bundle's thresholds were tuned on similarities at its own w: they do not carry over to another one.
+        log.warning("w = %s overrides the bundle's %s: its tuned thresholds no longer apply and are dropped", w,
+                    info["w"])
+        info = {**info, "thresholds": {}}
     if w is None:
         w = float(info["w"]) if "w" in info else float(artifact.extra.get("w", 0.5))
     if not 0.0 <= w <= 1.0:
@@ -81,17 +86,20 @@ class LinkingModel:
 
     def __init__(self, artifact, device, w: float, info: dict, model_sha256: str, path: Path):
         self.artifact, self.device, self.w, self.info, self.path = artifact, device, w, info, path
+        self.record_kind = info.get("record_kind") or (artifact.extra or {}).get("record_kind", "text_line")
         self.identity = ModelIdentity(model_sha256, artifact.architecture, int(artifact.model_cfg["embed_dim"]), w)
 
     def tuned_threshold(self, task: str, ocr: str = "noisy") -> float:
         """The bundle's threshold for ``task`` ("nomatch" or "cluster") under the ``ocr`` condition."""
         if not self.info:
             raise ValueError(f"{self.path} is a bare model file without bundle.json, so it has no tuned {task} "
-                             "threshold: pass one (threshold=0.8), or load the exported bundle folder")  # fmt: skip
+                             "threshold: pass one (--threshold 0.8; threshold=0.8 in Python), or load the exported "
+                             "bundle folder")  # fmt: skip
         tuned = self.info.get("thresholds", {}).get(task, {})
         if ocr not in tuned:
             raise ValueError(f"bundle {self.path} ({self.info.get('method')}) has no tuned {task} threshold for "
-                             f"{ocr!r} OCR (it has: {sorted(tuned) or 'none'}): pass a threshold")  # fmt: skip
+                             f"{ocr!r} OCR (it has: {sorted(tuned) or 'none'}): pass one (--threshold 0.8; "
+                             "threshold=0.8 in Python)")  # fmt: skip
         return float(tuned[ocr])
 
     def resolve_threshold(self, threshold, task: str, ocr: str = "noisy") -> float | None:
@@ -103,7 +111,13 @@ class LinkingModel:
     def _records(self, records, ocr_column=None, lang=None, lang_vertical=None, max_ocr_chars: int = 256,
                  workers: int = 1, batch_size: int = 512) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
         """The records' table (record_id, image_file, text[, entity_id]) and their pooled embeddings."""
+        if ocr_column is None and self.record_kind == "photo_caption":
+            raise ValueError(f"{self.path} embeds photos with their captions: give the captions' text as an OCR "
+                             "column (--ocr-column / ocr_column=); Tesseract would read the photo, not its caption")
         ocr = self.info.get("ocr") or {}
+        if ocr_column is None and lang is None and not ocr.get("lang"):
+            log.warning("%s is a bare model file: Tesseract reads with %s (pass --lang, the language the model was "
+                        "trained on, or load its exported bundle)", self.path, "/".join(DEFAULT_LANGS))
         lang = lang or ocr.get("lang") or DEFAULT_LANGS[0]
         lang_vertical = lang_vertical or ocr.get("lang_vertical") or DEFAULT_LANGS[1]
         table = matching.load_records(records, ocr_column, lang, lang_vertical, max_ocr_chars, workers=workers)

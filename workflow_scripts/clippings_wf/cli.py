@@ -182,6 +182,9 @@ def run(argv=None) -> int:
     except (ManifestError, ValueError, FileNotFoundError) as e:
         logging.getLogger("clippings").error("%s", e)
         return 1
+    except ModuleNotFoundError as e:  # an optional dependency of the model's towers or of OCR
+        logging.getLogger("clippings").error("%s: install it (pip install %s), or run bash install.sh", e, e.name)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Link new, unlabeled records to a reference set with a trained model (README "Linking new records").
+"""Link new, unlabeled records to a reference set with a trained model (README "Using a trained model").
 
 Both sets are manifests (record_id, image_path, optionally an OCR text column); each record is embedded as
 normalize(w * image + (1 - w) * text) and linked to its nearest references by FAISS inner product. A query whose

@@ -23,7 +23,9 @@ BUNDLE_OCR_CONDITIONS = ("noisy", "clean")
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "models" / "model_configs"
 VISION_TOWERS = {
     "clippings_textline_s": "the PP-OCR text-line recognizer's encoder with a trained head",
+    "clippings_textline_l": "the PP-OCR text-line recognizer's encoder with a trained head",
     "clippings_linecnn_s": "a line CNN trained from random initialisation",
+    "clippings_linecnn_m": "a line CNN trained from random initialisation",
     "clippings_photo_s": "a fixed DCT front end with a trained head",
 }
 # What a kind of record's weights were trained on, for the licences (THIRD_PARTY.md lists each).
@@ -34,8 +36,10 @@ SOURCES = {
 }
 RECORD_KINDS = {"text_line": "a crop of one printed line and its OCR text",
                 "photo_caption": "a newspaper photo and its OCR'd caption"}  # fmt: skip
-RECIPE_COLUMNS = ["objective", "data", "epochs", "lr", "lr_vision", "temperature", "w", "m_per_class",
-                  "hard_negatives_k", "remine_every"]  # fmt: skip
+# A column shows only where some stage sets it (the recipe keys of schemas/config.schema.yaml).
+RECIPE_COLUMNS = ["objective", "data", "epochs", "lr", "lr_vision", "lr_text", "temperature", "w", "batch_size",
+                  "m_per_class", "hard_negatives_k", "remine_every", "weight_decay", "betas", "eps", "schedule", "T0",
+                  "T_mult", "warmup_fraction", "grad_clip"]  # fmt: skip
 INTERVAL_NOTE = ("Test numbers with their 95% percentile bootstrap interval over test entities (each drawn with all"
                  " its records); validation numbers are the points the thresholds and epochs were chosen on.")  # fmt: skip
 
@@ -141,7 +145,7 @@ def describe_recipe(recipe: list[dict], training: dict) -> list[str]:
     lines = ["| stage | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for stage in recipe:
         lines.append(f"| `{stage['stage']}` | " + " | ".join(str(stage.get(c, "–")) for c in columns) + " |")
-    return lines + ["", f"Seed {training['seed']}, batch size {training['batch_size']}; every stage keeps its best "
+    return lines + ["", f"Seed {training['seed']}, batch size {training['batch_size']} where a stage sets none; every stage keeps its best "
                         "epoch by validation top-1 (the last where the dataset has no references)."]  # fmt: skip
 
 
@@ -159,24 +163,31 @@ def describe_thresholds(bundle: dict) -> list[str]:
     ]  # fmt: skip
 
 
-def describe_use(folder: str) -> list[str]:
-    """The API and the CLI (clippings_wf.api, clippings_wf.cli), both reading this bundle folder."""
-    return [
+def describe_use(folder: str, record_kind: str = "text_line") -> list[str]:
+    """The API and the CLI (clippings_wf.api, clippings_wf.cli), both reading this bundle folder. A photo model reads
+    its captions from a text column (Tesseract would read the photo)."""
+    photo = record_kind == "photo_caption"
+    py_text, cli_text = (', ocr_column="caption"', " --ocr-column caption") if photo else ("", "")
+    lines = [
         "The Python API (`pip install -e .` in the clippings-workflow repository) and the `clippings` command take "
         "this folder as the model and apply its w and tuned thresholds:",
         "",
         "```python",
         "from clippings_wf import api",
         f'model = api.load_model("{folder}")',
-        'matches = model.link("queries.csv", model.index("references.csv"))',
-        'clusters = model.cluster("records.csv")',
+        f'matches = model.link("queries.csv", model.index("references.csv"{py_text}){py_text})',
+        f'clusters = model.cluster("records.csv"{py_text})',
         "```",
         "",
         "```bash",
-        f"clippings link --model {folder} --queries queries.csv --references references.csv --out matches.csv",
-        f"clippings cluster --model {folder} --records records.csv --out clusters.csv",
+        f"clippings link --model {folder} --queries queries.csv --references references.csv --out matches.csv"
+        f"{cli_text}",
+        f"clippings cluster --model {folder} --records records.csv --out clusters.csv{cli_text}",
         "```",
     ]
+    if photo:
+        lines += ["", "`caption`: the manifests' column with each photo's caption text (its OCR)."]
+    return lines
 
 
 def model_card(bundle: dict, export: dict, metrics: dict[str, list[dict]]) -> str:
@@ -216,7 +227,7 @@ def model_card(bundle: dict, export: dict, metrics: dict[str, list[dict]]) -> st
         if rows:
             lines += _metric_table(title, rows)
     lines += ["## Tuned thresholds", "", *describe_thresholds(bundle), "", "## Use", "",
-              *describe_use(f"results/{dataset}/export/{bundle['model']}"), "", "## Licences", "",
+              *describe_use(f"results/{dataset}/export/{bundle['model']}", kind), "", "## Licences", "",
               f"The workflow's code is MIT-licensed. The weights were trained on {SOURCES.get(kind, 'records')}: "
               "their licences and authors are listed in `THIRD_PARTY.md` in the clippings-workflow repository.", "",
               "## Integrity", "", f"`model.pt` sha256: `{bundle['model_sha256']}`", ""]  # fmt: skip
