@@ -6,9 +6,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
 from clippings_wf.config_checks import check_config, pooled_variant, validate_config
 from clippings_wf.kinds import kind_of, links
 from clippings_wf.languages import applicable_baselines, ocr_settings
-from clippings_wf.models.modeling import uses_photo_encoder, uses_recognizer
+from clippings_wf.models.tower_kinds import (
+    line_width,
+    uses_photo_encoder,
+    uses_recognizer,
+)
 from clippings_wf.ocr import recognizer
-import open_clip
 from clippings_wf.records import OCR_CONDITIONS
 from clippings_wf.reporting.tables import PAPER_NEWS_ARI
 
@@ -323,7 +326,7 @@ def recognizer_width(wildcards):
     the recognizer's, else the dataset's ocr.recognizer_width."""
     architecture = model_params(wildcards)["architecture"]
     if uses_recognizer(architecture):
-        return open_clip.get_model_config(architecture)["vision_cfg"]["image_size"][1]
+        return line_width(architecture)
     return dataset_config(wildcards)["ocr"]["recognizer_width"]
 
 

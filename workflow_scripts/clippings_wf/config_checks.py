@@ -125,7 +125,7 @@ def models_from_problems(datasets: dict) -> list[str]:
 
 def finetune_problems(config: dict) -> list[str]:
     """finetune_encoder trains the recognizer's encoder: refused for a dataset whose tower has none."""
-    from clippings_wf.models.modeling import uses_recognizer
+    from clippings_wf.models.tower_kinds import uses_recognizer
 
     problems = []
     for name, dataset in config["datasets"].items():

@@ -68,18 +68,6 @@ def finetune_encoder(bundle: ModelBundle) -> None:
     bundle.extra["encoder_finetuned"] = True
 
 
-def uses_recognizer(architecture: str) -> bool:
-    """From the architecture's config alone (no model built): is its vision tower the recognizer's?"""
-    cfg = open_clip.get_model_config(architecture) or {}
-    return str(cfg.get("vision_cfg", {}).get("timm_model_name", "")).startswith("clippings_textline")
-
-
-def uses_photo_encoder(architecture: str) -> bool:
-    """From the architecture's config alone: is its vision tower the photo tower (photo_tower.py)?"""
-    cfg = open_clip.get_model_config(architecture) or {}
-    return str(cfg.get("vision_cfg", {}).get("timm_model_name", "")).startswith("clippings_photo")
-
-
 def l2_normalize(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``F.normalize(x, dim=dim)``, value for value, without its exploding gradient at an all-zero row.
 
