@@ -95,7 +95,9 @@ def link_embeddings(settings: dict, threads: int, work: Path, add_row) -> None:
             result = isolated(measure.measure_index, name=name, spec=spec, n=n, embeddings=settings["embeddings"],
                               truth_path=truth, target=goal["recall_at_1"], margin=settings["recall_margin"],
                               nlist=nlist, train_points=settings["train_points_per_list"] * nlist,
-                              skip_seconds=settings["skip_factor"] * goal["seconds"], threads=threads)
+                              skip_seconds=max(settings["skip_floor_s"],
+                                               settings["skip_factor"] * goal["seconds"] * n / goal["n"]),
+                              threads=threads)
             add_row(task="linking", method=f"faiss_{name}", n=n, n_queries=n, **result)
         Path(truth).unlink()
 

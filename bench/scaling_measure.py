@@ -230,7 +230,7 @@ def measure_embedding(architecture: str, model_path: str | None, records_csv: st
         bundle.model.visual.to(memory_format=torch.channels_last)
     root = Path(records_csv).parent
     clock = Clock()
-    crops = bundle.load_crops([root / p for p in records["image_path"]], progress=False)
+    crops = bundle.load_crops([root / p for p in records["image_path"]], workers=threads, progress=False)
     tokens = bundle.tokenize(records[text_column].tolist())
     load_s, load_cpu = clock.seconds()
     embedding.embed_arrays(bundle, crops[:8], tokens[:8], 8, device, desc="warm-up")

@@ -168,9 +168,9 @@ def write_markdown(path: Path, table: pd.DataFrame, settings: dict, info: dict) 
         "(the cost does not depend on the weights).", "",
         "## Notes", "",
         "- Exact search beyond the sample sizes is timed on the tuning and recall samples and scaled linearly.",
-        f"- An index whose tuned search was projected beyond {settings['skip_factor']:g} x the goal, or which did "
-        "not reach the recall target on the tuning queries, was not searched in full: its row is projected from the "
-        "tuning run and labelled so.",
+        f"- An index whose build, tuning and tuned search (projected) would take more than {settings['skip_factor']:g}"
+        " x the goal's rate (scaled to n), or which did not reach the recall target on the tuning queries, was not "
+        "searched in full: its row is projected from the tuning run and labelled so.",
         f"- String tools are measured while a quadratic fit predicts at most {settings['strings']['budget_s']:g} s "
         "and extrapolated beyond (rows labelled so); rapidfuzz works in blocks of queries, sparse_dot_topn in "
         "blocks of 50,000, so memory stays bounded.", ""]
