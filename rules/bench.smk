@@ -1,7 +1,7 @@
 # Scaling benchmark (not part of `rule all`): linking 10^3..10^6 queries against as many references with FAISS
 # indexes beside the string tools practitioners use, and the embedding and OCR throughput, on this machine.
 # Run it with `snakemake --cores 2 scaling_benchmark`; settings in bench/scaling.yaml. It times the trained models
-# of a default run under results/ where there is one, else random-weight models of each architecture.
+# of a default run under results/ (the folder above its outputs') where there is one, else random-weight models.
 
 
 rule scaling_benchmark:
@@ -26,7 +26,5 @@ rule scaling_benchmark:
     resources:
         mem_mb=grows_with_attempt(12000),
         runtime=grows_with_attempt(90),
-    params:
-        results="results",
     script:
         "../workflow_scripts/scaling_benchmark.py"

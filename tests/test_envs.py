@@ -11,7 +11,6 @@ test is what notices."""
 import ast
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,13 +59,20 @@ with SnakemakeApi(settings) as api:
 
 @cache
 def workflow_rules():
-    with tempfile.TemporaryDirectory() as workdir:
-        shutil.copy(REPO / "config.yaml", workdir)
-        result = subprocess.run([sys.executable, "-c", LIST_RULES, str(REPO / "Snakefile")], cwd=workdir,
-                                capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"Snakemake could not parse the workflow:\n{result.stderr[-3000:]}"
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RULES="))
-    return json.loads(line.removeprefix("RULES="))
+    """Every rule, those that only linking.shards > 1 defines (gather and index rules) included."""
+    rules = {}
+    for shards in (1, 2):
+        with tempfile.TemporaryDirectory() as workdir:
+            config = yaml.safe_load((REPO / "config.yaml").read_text())
+            config["linking"]["shards"] = shards
+            (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+            result = subprocess.run([sys.executable, "-c", LIST_RULES, str(REPO / "Snakefile")], cwd=workdir,
+                                    capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"Snakemake could not parse the workflow:\n{result.stderr[-3000:]}"
+        line = next(line for line in result.stdout.splitlines() if line.startswith("RULES="))
+        for rule in json.loads(line.removeprefix("RULES=")):
+            rules.setdefault((rule["name"], rule["script"]), rule)
+    return list(rules.values())
 
 
 def script_rules():
@@ -175,8 +181,9 @@ def reached(script: Path):
             system.setdefault(path, via[path])
         for name in names:
             top = name.split(".")[0]
-            targets = package_files(name) if top == PACKAGE else []
-            if top and top != PACKAGE:
+            beside = path.parent / f"{top}.py"  # a started script's own modules (bench/scaling_data.py)
+            targets = package_files(name) if top == PACKAGE else [beside] if beside.is_file() else []
+            if top and top != PACKAGE and not beside.is_file():
                 external.setdefault(top, via[path])
             for target in targets + started:
                 if target not in via:

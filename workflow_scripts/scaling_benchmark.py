@@ -14,5 +14,5 @@ from pathlib import Path  # noqa: E402
 script = Path(snakemake.scriptdir).parent / "bench" / "scaling.py"  # noqa: F821
 command = [sys.executable, str(script), "--out", str(Path(snakemake.output.csv).parent),  # noqa: F821
            "--threads", str(snakemake.threads), "--settings", snakemake.input.settings,  # noqa: F821
-           "--results", snakemake.params.results]  # noqa: F821
+           "--results", str(Path(snakemake.output.csv).parents[1])]  # noqa: F821  (results/, a default run's)
 subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr, check=True)
