@@ -54,6 +54,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     variant="|".join(SUPERVISED_VARIANTS),
     model="|".join(LINKED_MODELS),
+    shard=r"\d+",
 
 
 def dataset_config(wildcards):
@@ -117,6 +118,42 @@ def linked_model_files(wildcards):
         "results/{dataset}/embeddings/{model}.npz",
         dataset=wildcards.dataset,
         model=LINKED_MODELS,
+    )
+
+
+# Sharded embedding and linking (config linking.shards, docs/deployment.md "Sharded linking"): with N > 1, N jobs
+# per model each embed a 1/N slice of the records, and N jobs each link a 1/N slice of the queries against the
+# reference indexes saved once per model; gather rules write the files one job writes when N is 1.
+SHARDS = config["linking"]["shards"]
+SHARD_NUMBERS = list(range(SHARDS))
+
+
+def shard_number(wildcards):
+    return int(wildcards.shard)
+
+
+def embedding_shard_files(wildcards):
+    return expand(
+        "results/{dataset}/embeddings/shards/{model}/{shard}.npz",
+        dataset=wildcards.dataset,
+        model=wildcards.model,
+        shard=SHARD_NUMBERS,
+    )
+
+
+def reference_index_files(wildcards):
+    return expand(
+        "results/{dataset}/linking/index/{model}.npz",
+        dataset=wildcards.dataset,
+        model=LINKED_MODELS,
+    )
+
+
+def link_shard_files(wildcards):
+    return expand(
+        "results/{dataset}/linking/shards/{shard}.parquet",
+        dataset=wildcards.dataset,
+        shard=SHARD_NUMBERS,
     )
 
 
@@ -500,6 +537,8 @@ def import_params(wildcards):
         "max_ocr_chars": dataset["ocr"]["max_chars"],
         "references": links(dataset),
         "line_crops": kind_of(dataset).image == "line",
+        "image_roots": dataset.get("image_roots", []),
+        "max_image_pixels": dataset.get("max_image_pixels"),
     }
 
 

@@ -88,12 +88,14 @@ def tuned(setup, bare):
     return api.load_model(folder, device="cpu"), threshold
 
 
-def test_embed_shape_norm_and_dataframe_input(setup, bare):
+def test_embed_shape_norm_and_dataframe_input(setup, bare, monkeypatch):
     root, _, references, _ = setup
     emb = bare.embed(root / "docs" / "references.csv", **TEXT)
     assert emb.shape == (len(references), 128) and emb.dtype == np.float32
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
-    # A DataFrame with relative image paths (against the working folder) gives the same embeddings.
+    # A DataFrame with relative image paths (against the working folder, which they may not leave) gives the same
+    # embeddings.
+    monkeypatch.chdir(root)
     frame = references.assign(image_path=[os.path.relpath(root / "docs" / p) for p in references["image_path"]])
     assert np.allclose(bare.embed(frame, **TEXT), emb, atol=1e-6)
 

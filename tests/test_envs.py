@@ -65,7 +65,7 @@ def workflow_rules():
         with tempfile.TemporaryDirectory() as workdir:
             config = yaml.safe_load((REPO / "config.yaml").read_text())
             config["linking"]["shards"] = shards
-            (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+            (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
             result = subprocess.run([sys.executable, "-c", LIST_RULES, str(REPO / "Snakefile")], cwd=workdir,
                                     capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"Snakemake could not parse the workflow:\n{result.stderr[-3000:]}"

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from clippings_wf import image_files
 from clippings_wf.linking import matching
 from clippings_wf.models import artifacts
 from clippings_wf.models import modeling
@@ -82,16 +83,20 @@ def test_no_match_flag_follows_the_tuned_threshold(setup):
 
 def test_without_ocr_column_tesseract_reads_the_crops(setup):
     root, model, references, queries = setup
-    few = root / "few"
+    few = root / "docs" / "few"  # absolute image paths, inside the folder the images are allowed in (docs)
     few.mkdir(exist_ok=True)
     absolute = lambda frame: frame.assign(image_path=[str(root / "docs" / p) for p in frame["image_path"]])  # noqa: E731
     absolute(references.iloc[1:4][["record_id", "image_path"]]).to_csv(few / "references.csv", index=False)
     absolute(queries.tail(2)[["record_id", "image_path"]]).to_csv(few / "queries.csv", index=False)
-    records = matching.load_records(few / "references.csv", None, "jpn", "jpn_vert", 256)
+    with pytest.raises(ManifestError, match=r"record_id 'r\d+'.*column image_path.*outside the manifest's folder"):
+        matching.load_records(few / "references.csv", None, "jpn", "jpn_vert", 256)
+    with image_files.extra_roots([root / "docs"]):
+        records = matching.load_records(few / "references.csv", None, "jpn", "jpn_vert", 256)
     assert (records["text"].str.len() > 0).all()
     out = root / "few_matches.csv"
-    cli.main(["--model", str(model), "--queries", str(few / "queries.csv"), "--references",
-              str(few / "references.csv"), "--out", str(out), "--threshold", "0.5"])  # fmt: skip
+    with image_files.extra_roots([root / "docs"]):
+        cli.main(["--model", str(model), "--queries", str(few / "queries.csv"), "--references",
+                  str(few / "references.csv"), "--out", str(out), "--threshold", "0.5"])  # fmt: skip
     matches = pd.read_csv(out, dtype=str)
     assert len(matches) == 2 and matches["reference_id"].isin(references["record_id"]).all()
     twin = queries["record_id"].iloc[-1]

@@ -29,13 +29,17 @@ def example(tmp_path_factory):
 
 
 def _write(frame, tmp_path, example_path, name="manifest.csv", **csv):
-    """The example's rows, edited, in another folder: image paths made absolute so they still resolve."""
-    frame = frame.copy()
-    if "image_path" in frame:
-        frame["image_path"] = [p if p.startswith("/") else str(example_path.parent / p) for p in frame["image_path"]]
+    """The example's rows, edited, in another folder with a copy of its images: a manifest's image paths may not
+    lead outside its folder (tests/test_untrusted_manifest.py)."""
+    _copy_images(example_path, tmp_path)
     path = tmp_path / name
     frame.to_csv(path, index=False, **csv)
     return path
+
+
+def _copy_images(example_path, folder):
+    if not (folder / "images").exists():
+        shutil.copytree(example_path.parent / "images", folder / "images")
 
 
 def _line(frame, index):
@@ -260,7 +264,8 @@ def test_config_check_runs_the_manifest_validation(example, tmp_path):
 def test_parquet_manifest(example, tmp_path):
     path, frame = example
     frame = frame.copy()
-    frame["image_path"] = [str(path.parent / p) for p in frame["image_path"]]
+    _copy_images(path, tmp_path)
+    frame["image_path"] = [str(tmp_path / p) for p in frame["image_path"]]
     frame.to_parquet(tmp_path / "manifest.parquet")
     assert check_manifest(tmp_path / "manifest.parquet").summary["records"] == len(frame)
     frame.loc[2, "record_id"] = frame.loc[0, "record_id"]

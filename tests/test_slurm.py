@@ -21,13 +21,19 @@ import yaml
 from snakemake_executor_plugin_slurm import ExecutorSettings
 
 from helpers import REPO, SAME_SEED_COMPARED, assert_same_outputs, copy_workflow, run_snakemake
+from output_digests import cpu_signature, output_digests
 from slurm_cluster import ACCOUNT, LocalSlurmCluster, install_packages
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 DEFAULT_PROFILE = REPO / "profiles" / "default" / "config.yaml"
 JOB_RESOURCES = Path(__file__).with_name("job_resources.py")
+PINNED = Path(__file__).parent / "data" / "tiny_run_digests.json"
 GPU_RULES = {"warmup_vision", "warmup_text", "align_selfsup", "supcon_synthetic", "supcon_labelled", "embed_records"}
 RUN_TIMEOUT = 3600  # seconds for the whole tiny workflow on the cluster
+# The cluster run is sharded (config linking.shards): every model's records embedded by SHARDS jobs and the
+# queries linked by SHARDS jobs, each its own SLURM job, gathered into the files the unsharded local run writes.
+SHARDS = 4
+SHARDED_RULES = {"gather_embeddings", "link_index", "gather_links"}  # defined only where linking.shards > 1
 
 
 def load_profile() -> dict:
@@ -47,11 +53,22 @@ def declared_resources() -> dict[str, dict[str, str]]:
     """Each rule's resources as written in rules/*.smk (the expressions, unevaluated), by rule."""
     declared = {}
     for path in sorted((REPO / "rules").glob("*.smk")):
-        for rule, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", path.read_text(), re.M):
-            block = re.search(r"^    resources:\n((?:        .*\n)*)", body, re.M)
+        # a rule at the top level, or indented under `if SHARDS == 1:` / `else:` (rules/embed.smk, rules/link.smk)
+        for indent, rule, body in re.findall(r"^( *)rule (\w+):\n((?:\1[ \t]+.*\n|\n)*)", path.read_text(), re.M):
+            block = re.search(rf"^{indent}    resources:\n((?:{indent}        .*\n)*)", body, re.M)
             lines = block.group(1).splitlines() if block else []
             declared[rule] = dict(re.match(r"\s+(\w+)=(.*?),?(\s+#.*)?$", line).group(1, 2) for line in lines)
     return declared
+
+
+def sharded_config(workdir: Path, base: str = "config_tiny.yaml", shards: int = SHARDS) -> str:
+    """A config file in ``workdir``: ``base`` with linking.shards set (merged over config.yaml as --configfile)."""
+    config = yaml.safe_load((workdir / base).read_text())
+    config.setdefault("linking", {})["shards"] = shards
+    name = f"{Path(base).stem}_shards{shards}.yaml"
+    # key order is meaning (training.supervised.variants orders the table's rows): not sorted
+    (workdir / name).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return name
 
 
 def test_profiles(tmp_path):
@@ -78,8 +95,17 @@ def test_profiles(tmp_path):
     assert "slurm" not in str(default.get("default-resources", "")) + str(default.get("set-resources", ""))
     assert default["resources"] == {"gpu": 1}
 
-    # What Snakemake gives each job of the default configuration, at the first attempt and at a retry.
-    found = job_resources(copy_workflow(tmp_path / "wf"), "config.yaml")
+    # What Snakemake gives each job of the default configuration, at the first attempt and at a retry, unsharded and
+    # with linking.shards (whose gather and index rules only then exist).
+    workdir = copy_workflow(tmp_path / "wf")
+    found = job_resources(workdir, "config.yaml")
+    sharded = job_resources(workdir, sharded_config(workdir, "config.yaml"))
+    assert set(sharded["rules"]) - set(found["rules"]) == SHARDED_RULES
+    assert {"embed_records", "link_records"} <= set(sharded["jobs"])
+    found["jobs"] = {rule: jobs + sharded["jobs"].get(rule, []) for rule, jobs in found["jobs"].items()} | {
+        rule: sharded["jobs"][rule] for rule in SHARDED_RULES
+    }
+    found["rules"] = sorted(set(found["rules"]) | SHARDED_RULES)
     rules, local = set(found["rules"]), set(found["localrules"])
     # A misspelt rule in set-resources or localrules would be ignored silently: each must be a rule.
     assert GPU_RULES <= rules, GPU_RULES - rules
@@ -207,7 +233,8 @@ def test_retry_gets_more_memory_and_time(slurm_cluster, tmp_path):
 @pytest.mark.slurm
 def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
-    found = job_resources(workdir, "config_tiny.yaml")
+    configfile = sharded_config(workdir)
+    found = job_resources(workdir, configfile)
     local = set(found["localrules"])
     rule_of_log = {log: rule for rule, jobs in found["jobs"].items() for job in jobs for log in job["log"]}
     first_attempt = {log: job["attempts"][0] for jobs in found["jobs"].values() for job in jobs for log in job["log"]}
@@ -219,7 +246,7 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
         run_snakemake(
             workdir,
             "--workflow-profile", "profiles/slurm",
-            "--configfile", "config_tiny.yaml",
+            "--configfile", configfile,
             "--max-threads", str(slurm_cluster.cpus),  # rules ask for 8 threads; the node has its real CPUs
             "--slurm-init-seconds-before-status-checks", "5",
             *cluster_overrides(found, max_mem_mb=slurm_cluster.real_memory_mb // 2),
@@ -231,13 +258,19 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
         pytest.fail(f"the tiny workflow did not finish on the test cluster within {RUN_TIMEOUT} s")
     print(f"tiny workflow on SLURM: {time.monotonic() - started:.0f} s")  # shown with pytest -s
 
-    # Every job the local run ran, the SLURM run ran too: the same rule logs. (The session's local run is asked for
-    # only now, so that a machine that cannot start the cluster skips before running the workflow at all.)
+    # Every job the local run ran, the SLURM run ran too: the same rule logs, but for the embed and link jobs, which
+    # ran as SHARDS shard jobs each (and gather and index jobs). (The session's local run is asked for only now, so
+    # that a machine that cannot start the cluster skips before running the workflow at all.)
     tiny_run = request.getfixturevalue("tiny_run")
     local_logs = rule_logs(tiny_run.parents[1])
     slurm_logs = rule_logs(workdir)
-    assert set(slurm_logs) == set(local_logs)
-    assert set(slurm_logs) <= set(rule_of_log), set(slurm_logs) - set(rule_of_log)
+    assert set(slurm_logs) == set(rule_of_log), set(slurm_logs) ^ set(rule_of_log)
+    unsharded = {path for path in local_logs if re.fullmatch(r"logs/[^/]+/(embed_records_\w+|link_records)\.log", path)}
+    assert unsharded and set(local_logs) - unsharded <= set(slurm_logs), set(local_logs) - unsharded - set(slurm_logs)
+    assert not unsharded & set(slurm_logs)
+    for path in unsharded:  # logs/<dataset>/embed_records_<model>.log -> its SHARDS shards' logs, each a SLURM job
+        shards = {path.removesuffix(".log") + f"_shard{shard}.log" for shard in range(SHARDS)}
+        assert shards <= set(slurm_logs), shards - set(slurm_logs)
     ran_local = {path for path in slurm_logs if rule_of_log[path] in local}
     assert ran_local, "no localrule ran"
 
@@ -272,8 +305,26 @@ def test_tiny_workflow_on_slurm(slurm_cluster, request, tmp_path):
         sbatch_logs = list((workdir / "logs" / "slurm" / f"rule_{rule_of(job)}").rglob(f"{job_id}.log"))
         assert len(sbatch_logs) == 1 and sbatch_logs[0].stat().st_size > 0, (job_id, job["Comment"])
 
-    # The same seed gives the same bytes as the local run, trained models included.
+    # The same seed gives the same bytes as the local run, trained models included; and sharded embedding and
+    # linking give the unsharded run's embeddings, predictions and top-1 tables, every dataset, the same arrays and
+    # bytes as the local run and as the pinned digests (tests/data/tiny_run_digests.json, on the CPU they were
+    # pinned on).
     results = workdir / "results" / "jp_firms"
     assert (results / "tables" / "main_results.csv").exists()
     assert_same_outputs(results, tiny_run)
     SAME_SEED_COMPARED.append(results)
+    assert_sharded_outputs_unsharded(results.parent, tiny_run.parent)
+
+
+def assert_sharded_outputs_unsharded(sharded: Path, unsharded: Path) -> None:
+    """A sharded run's embeddings (every array), predictions.csv and top1.csv equal an unsharded run's and, on
+    the CPU they were pinned on, the pinned digests."""
+    pin = json.loads(PINNED.read_text())
+    same_cpu = pin["cpu"] == cpu_signature()
+    current, local = output_digests(sharded), output_digests(unsharded)
+    sharded_steps = r"[^/]+/(embeddings/[^/]+\.npz|linking/(predictions|top1)\.csv)"
+    compared = [path for path in pin["digests"] if re.fullmatch(sharded_steps, path)]
+    assert {path.split("/")[0] for path in compared} >= {"jp_firms", "jp_firms_shifted"}, compared
+    assert [path for path in compared if current.get(path) != local.get(path)] == []
+    if same_cpu:
+        assert [path for path in compared if current.get(path) != pin["digests"][path]] == []

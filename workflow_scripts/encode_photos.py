@@ -9,14 +9,14 @@ import logging  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from clippings_wf.models import feature_cache, photo_encoder  # noqa: E402
-from clippings_wf.records import read_records  # noqa: E402
+from clippings_wf.records import read_records, resolve_image_paths  # noqa: E402
 
 records_path = Path(snakemake.input.records)  # noqa: F821
 records = read_records(records_path)
 logging.info("photo front end: descreened (blur %.1f px), %d x %d, the %d x %d lowest DCT frequencies",
              photo_encoder.DESCREEN_RADIUS, photo_encoder.SIZE, photo_encoder.SIZE, photo_encoder.KEEP,
              photo_encoder.KEEP)  # fmt: skip
-features = photo_encoder.encode_photos([records_path.parent / p for p in records["image_path"]],
+features = photo_encoder.encode_photos(resolve_image_paths(records, records_path.parent),
                                        workers=snakemake.threads)  # noqa: F821  # fmt: skip
 feature_cache.save(snakemake.output.features, records["record_id"], features, [""] * len(records))  # noqa: F821
 logging.info("%d photos: features %s (float16), %.1f MB on disk", len(records), features.shape,

@@ -18,6 +18,8 @@ records, summary = import_manifest(
     max_ocr_chars=int(settings["max_ocr_chars"]),
     references=bool(settings["references"]),
     line_crops=bool(settings["line_crops"]),
+    image_roots=settings.get("image_roots") or (),
+    max_pixels=settings.get("max_image_pixels"),
 )
 summary.to_csv(snakemake.output.summary, index=False, lineterminator="\n")  # noqa: F821
 logging.info("%d records imported:\n%s", len(records), summary.to_string(index=False))

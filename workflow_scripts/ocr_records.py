@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from clippings_wf.records import read_records  # noqa: E402
-from clippings_wf.records import cap_ocr_texts, fill_entity_names, ocr_conditions  # noqa: E402
+from clippings_wf.records import cap_ocr_texts, fill_entity_names, ocr_conditions, resolve_image_path  # noqa: E402
+from clippings_wf.image_files import policy_of  # noqa: E402
 from clippings_wf.evaluation.metrics import character_error_rate  # noqa: E402
 from clippings_wf.ocr import tesseract  # noqa: E402
 
@@ -24,6 +25,7 @@ settings = dict(snakemake.params.ocr)  # noqa: F821
 records_path = Path(snakemake.input.records)  # noqa: F821
 records = read_records(records_path)
 root = records_path.parent
+policy = policy_of(root)  # where image paths may lead, the pixel limit (written by the import step)
 # The image the OCR reads: the record's own (a text line), or the one its manifest names (a photo's caption),
 # row by row where that is given. With captions, a clean image of the record is no clean caption.
 OCR_IMAGES = {"noisy": ("ocr_image_path", "image_path"), "clean": ("clean_ocr_image_path", "clean_image_path")}
@@ -42,7 +44,9 @@ for condition, (own, default) in OCR_IMAGES.items():
         continue
     # A line crop taller than wide is a vertical line; a block of lines is read as it stands.
     vertical = records["vertical"] if settings["mode"] == "line" else [0] * len(records)
-    items = [(root / p, v) for p, v in zip(paths, vertical)]
+    columns = [own if g else default for g in given]  # the column each path came from, for a refusal's message
+    items = [(resolve_image_path(p, root, r, c, policy) if p else root / p, v)
+             for p, v, r, c in zip(paths, vertical, records["record_id"], columns)]  # fmt: skip
     if not provenance_logged:  # once, and only where Tesseract runs: the library and model files its texts come from
         langs = [settings["lang"]] + ([settings["lang_vertical"]] if any(v for _, v in items) else [])
         logging.info("Tesseract provenance: %s", json.dumps(tesseract.provenance(langs)))

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 
 from clippings_wf.models import feature_cache
 from clippings_wf.ocr import recognizer  # noqa: E402
-from clippings_wf.records import read_records  # noqa: E402
+from clippings_wf.records import read_records, resolve_image_paths  # noqa: E402
 
 width = int(snakemake.params.width)  # noqa: F821
 if "views" in snakemake.input.keys():  # noqa: F821
@@ -22,7 +22,7 @@ if "views" in snakemake.input.keys():  # noqa: F821
 else:
     records_path = Path(snakemake.input.records)  # noqa: F821
     records = read_records(records_path)
-    keys, sources = records["record_id"].tolist(), [records_path.parent / p for p in records["image_path"]]
+    keys, sources = records["record_id"].tolist(), resolve_image_paths(records, records_path.parent)
 # The file actually read, hashed now: the log then names the weights behind every text and feature of this step.
 logging.info("recognizer provenance: %s; lines scaled to %d x %d", json.dumps(recognizer.provenance()),
              recognizer.HEIGHT, width)

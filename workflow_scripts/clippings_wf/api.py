@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clippings_wf import image_files
 from clippings_wf.linking import clusters, matching
 from clippings_wf.linking.reference_index import ModelIdentity, ReferenceIndex
 from clippings_wf.runtime import checksums
@@ -109,8 +110,13 @@ class LinkingModel:
         return None if threshold is None else float(threshold)
 
     def _records(self, records, ocr_column=None, lang=None, lang_vertical=None, max_ocr_chars: int = 256,
-                 workers: int = 1, batch_size: int = 512) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
-        """The records' table (record_id, image_file, text[, entity_id]) and their pooled embeddings."""
+                 workers: int = 1, batch_size: int = 512, image_roots=(),
+                 max_pixels: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+        """The records' table (record_id, image_file, text[, entity_id]) and their pooled embeddings.
+
+        Image paths are untrusted (``clippings_wf.image_files``): they must lead into the manifest's folder (a
+        DataFrame's: the working folder) or one of ``image_roots``, and no image may exceed ``max_pixels``
+        (default PIL's 89,478,485); a refusal names the record, the column and the path."""
         if ocr_column is None and self.record_kind == "photo_caption":
             raise ValueError(f"{self.path} embeds photos with their captions: give the captions' text as an OCR "
                              "column (--ocr-column / ocr_column=); Tesseract would read the photo, not its caption")
@@ -120,14 +126,17 @@ class LinkingModel:
                         "trained on, or load its exported bundle)", self.path, "/".join(DEFAULT_LANGS))
         lang = lang or ocr.get("lang") or DEFAULT_LANGS[0]
         lang_vertical = lang_vertical or ocr.get("lang_vertical") or DEFAULT_LANGS[1]
-        table = matching.load_records(records, ocr_column, lang, lang_vertical, max_ocr_chars, workers=workers)
-        log.info("%d records from %s", len(table), "a DataFrame" if isinstance(records, pd.DataFrame) else records)
-        emb = matching.embed(self.artifact, table, self.w, self.device, batch_size, workers=workers)
+        # A DataFrame is checked as a temporary manifest whose paths were made absolute against the working folder.
+        roots = [*image_roots, *([Path.cwd()] if isinstance(records, pd.DataFrame) else [])]
+        with image_files.extra_roots(roots, max_pixels):
+            table = matching.load_records(records, ocr_column, lang, lang_vertical, max_ocr_chars, workers=workers)
+            log.info("%d records from %s", len(table), "a DataFrame" if isinstance(records, pd.DataFrame) else records)
+            emb = matching.embed(self.artifact, table, self.w, self.device, batch_size, workers=workers)
         return table, emb
 
     def embed(self, records, ocr_column=None, **options) -> np.ndarray:
         """Pooled, L2-normalized embeddings [N, dim] in the records' order. options: lang, lang_vertical,
-        max_ocr_chars, workers, batch_size."""
+        max_ocr_chars, workers, batch_size, image_roots, max_pixels."""
         return self._records(records, ocr_column, **options)[1]
 
     def index(self, references, ocr_column=None, kind: str = "flat", **options) -> ReferenceIndex:

@@ -46,6 +46,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for OCR and image loading (default 1)")
     parser.add_argument("--max-ocr-chars", type=int, default=256,
                         help="longer OCR texts are cut (counted, logged; default 256)")
+    parser.add_argument("--image-root", action="append", default=[], type=Path, dest="image_roots",
+                        help="a folder image paths may lead into besides the manifest's own (repeatable; others "
+                        "are refused naming the record)")  # fmt: skip
+    parser.add_argument("--max-image-pixels", type=int, dest="max_pixels",
+                        help="largest image (width x height) accepted (default PIL's 89478485)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +108,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _embed_options(args) -> dict:
     return {"ocr_column": args.ocr_column, "lang": args.lang, "lang_vertical": args.lang_vertical,
-            "max_ocr_chars": args.max_ocr_chars, "workers": args.workers, "batch_size": args.batch_size}  # fmt: skip
+            "max_ocr_chars": args.max_ocr_chars, "workers": args.workers, "batch_size": args.batch_size,
+            "image_roots": args.image_roots, "max_pixels": args.max_pixels}  # fmt: skip
 
 
 def _link_threshold(args, model):

@@ -89,7 +89,9 @@ def manifest_problems(name: str, dataset: dict) -> list[str]:
     ocr = dataset.get("ocr", {})
     try:
         checked = check_manifest(dataset["manifest"], ocr.get("columns", {}), labelled=True, images="header",
-                                 max_ocr_chars=ocr.get("max_chars"), references=links(dataset))
+                                 max_ocr_chars=ocr.get("max_chars"), references=links(dataset),
+                                 image_roots=dataset.get("image_roots", ()),
+                                 max_pixels=dataset.get("max_image_pixels"))  # fmt: skip
     except ManifestError as e:
         problems.append(f"datasets.{name}.manifest: {e}")
     else:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from clippings_wf.image_files import policy_of, resolve_checked, use_max_pixels
+
 # The generator's and the import's records.csv; the OCR step adds one ``ocr_<condition>`` column per condition.
 RECORD_COLUMNS = ["record_id", "image_path", "entity_id", "role", "split", "text", "base_name", "vertical", "font",
                   "clean_image_path"]  # fmt: skip
@@ -41,15 +43,19 @@ def read_manifest(path) -> pd.DataFrame:
     return frame.fillna("").astype(str) if path.suffix == ".parquet" else frame
 
 
-def resolve_image_path(path, manifest_dir) -> Path:
-    """A manifest's image path: relative to the manifest's folder unless absolute."""
-    path = Path(str(path))
-    return path if path.is_absolute() else Path(manifest_dir) / path
+def resolve_image_path(path, manifest_dir, record_id=None, column: str = "image_path", policy=None) -> Path:
+    """A manifest's image path: relative to the manifest's folder unless absolute, and refused
+    (``image_files.UntrustedPathError``, naming the record, the column and the path) where it leads outside the
+    manifest's folder and the allowed image roots (``image_files``: the policy written beside the manifest)."""
+    return resolve_checked(path, manifest_dir, policy, record_id, column)
 
 
 def resolve_image_paths(manifest: pd.DataFrame, manifest_dir, column: str = "image_path") -> list[Path]:
-    """``resolve_image_path`` of every row's ``column``."""
-    return [resolve_image_path(p, manifest_dir) for p in manifest[column]]
+    """``resolve_image_path`` of every row's ``column`` (the policy beside the manifest read once)."""
+    policy = policy_of(manifest_dir)
+    use_max_pixels(policy.max_pixels)  # the images about to be opened are this manifest's
+    ids = manifest["record_id"] if "record_id" in manifest else [None] * len(manifest)
+    return [resolve_image_path(p, manifest_dir, r, column, policy) for p, r in zip(manifest[column], ids)]
 
 
 def read_records(path):

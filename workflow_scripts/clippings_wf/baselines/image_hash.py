@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from clippings_wf.image_files import open_image
+
 METHOD = "phash"  # its name in config's baseline methods and in the tables
 BITS = 64  # imagehash.phash's default hash_size 8: an 8 x 8 corner of the DCT
 
@@ -20,9 +22,8 @@ BITS = 64  # imagehash.phash's default hash_size 8: an 8 x 8 corner of the DCT
 def _phash(path) -> np.ndarray:
     # imported here: the table steps read METHOD in an environment without imagehash
     import imagehash
-    from PIL import Image
 
-    with Image.open(path) as img:
+    with open_image(path) as img:  # refused over the pixel limit, naming the file
         return imagehash.phash(img).hash.ravel()
 
 

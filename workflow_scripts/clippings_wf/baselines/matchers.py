@@ -1,6 +1,8 @@
 """Classical string-matching baselines: link each query's OCR text to the most similar reference OCR text.
 
-Every method yields a similarity matrix ``[n_query, n_reference]`` in [0, 1] (float32). An empty text (after
+Every method yields similarities ``[n_query, n_reference]`` in [0, 1] (float32), computed a reference chunk at
+a time (``Matcher``), so linking, no-match scores and the clustering graph never hold a query x all-references
+matrix. An empty text (after
 stripping whitespace) scores 0 against everything, including another empty text, so it can never win a match
 by accident; a row of zeros links to reference 0, the lowest index, which keeps ties deterministic.
 """
@@ -19,7 +21,7 @@ from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from clippings_wf.evaluation import clustering
-from clippings_wf.evaluation.metrics import as_text, retrieval_top1, top1_accuracy
+from clippings_wf.evaluation.metrics import as_text, top1_accuracy, top1_over_chunks
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ RAPIDFUZZ_SCORERS: dict[str, tuple[Callable, float]] = {
 }
 METHODS = (*RAPIDFUZZ_SCORERS, "stroke_ngram", "tfidf_char", "jaccard_words")
 DEFAULT_TFIDF_NGRAM_RANGES = ((1, 1), (1, 2), (1, 3), (2, 3))
+# References per similarity block: a query block's memory is query_chunk x REFERENCE_CHUNK floats, whatever the
+# number of references.
+REFERENCE_CHUNK = 4096
 
 
 def clean_texts(texts: Sequence) -> list[str]:
@@ -47,7 +52,55 @@ def _zero_empty(similarity: np.ndarray, query_texts: list[str], ref_texts: list[
     return similarity
 
 
-def _tfidf_matcher(ref_texts: list[str], ngram_range=(1, 2)) -> Callable[[list[str]], np.ndarray]:
+class Matcher:
+    """A baseline prepared once against fixed references: the similarity of query texts to any slice of them.
+
+    ``prepare(queries)`` turns cleaned query texts into what ``score(prepared, start, stop)`` compares with the
+    references ``start:stop`` (a float [n_query, stop - start] block). Every consumer (top-1 linking, no-match
+    scores, the clustering graph) reduces over reference chunks of bounded size, so memory is
+    query block x REFERENCE_CHUNK, never query block x all references. Each entry is computed exactly as in
+    the whole matrix (a pair's own score, or a sparse dot product summed in the query's feature order)."""
+
+    def __init__(self, refs: list[str], prepare: Callable, score: Callable):
+        self.refs, self._prepare, self._score = refs, prepare, score
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def _block(self, queries: list[str], prepared, start: int, stop: int) -> np.ndarray:
+        block = np.asarray(self._score(prepared, start, stop), dtype=np.float32)
+        return _zero_empty(block, queries, self.refs[start:stop])
+
+    def block(self, query_texts: Sequence[str], start: int = 0, stop: int | None = None) -> np.ndarray:
+        """float32 [n_query, stop - start] similarity to references ``start:stop`` (default all) in [0, 1]."""
+        queries = clean_texts(query_texts)
+        stop = len(self.refs) if stop is None else min(int(stop), len(self.refs))
+        return self._block(queries, self._prepare(queries), start, stop)
+
+    __call__ = block  # the whole matrix: for small sets and the tests
+
+    def top1(self, query_texts: Sequence[str], reference_chunk: int = REFERENCE_CHUNK) -> tuple[np.ndarray, np.ndarray]:
+        """Best reference index and its score per query, over reference chunks (ties: the lowest index)."""
+        queries = clean_texts(query_texts)
+        prepared = self._prepare(queries)
+        return top1_over_chunks(lambda i, j: self._block(queries, prepared, i, j), len(queries), len(self.refs),
+                                reference_chunk)  # fmt: skip
+
+    def rows_block(self, texts: Sequence[str]) -> Callable[[int, int, int, int], np.ndarray]:
+        """``(row_start, row_stop, col_start, col_stop) -> block`` of ``texts`` (these references' own texts, for
+        the clustering graph) against references: each row block is prepared once for all its column blocks."""
+        texts = clean_texts(texts)
+        last = {}
+
+        def block(i: int, j: int, c0: int, c1: int) -> np.ndarray:
+            if last.get("rows") != (i, j):
+                last.update(rows=(i, j), prepared=self._prepare(texts[i:j]))
+            return self._block(texts[i:j], last["prepared"], c0, min(c1, len(self.refs)))
+
+        return block
+
+
+def _tfidf_matcher(ref_texts: list[str], ngram_range=(1, 2)) -> Matcher:
     """Character n-gram TF-IDF fitted on the references; cosine = dot product of L2-normalised rows.
 
     Fitting on the references makes the legal forms every firm shares (株式会社) cheap and the distinctive
@@ -55,11 +108,11 @@ def _tfidf_matcher(ref_texts: list[str], ngram_range=(1, 2)) -> Callable[[list[s
     """
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=tuple(ngram_range), lowercase=False, norm="l2")
     try:
-        ref_matrix = vectorizer.fit_transform(ref_texts)
+        ref_matrix = vectorizer.fit_transform(ref_texts).tocsr()
     except ValueError:  # every reference empty: sklearn refuses an empty vocabulary
-        return lambda queries: np.zeros((len(queries), len(ref_texts)), dtype=np.float32)
-    ref_t = ref_matrix.T.tocsr()
-    return lambda queries: (vectorizer.transform(queries) @ ref_t).toarray().astype(np.float32)
+        return Matcher(ref_texts, len, lambda n_queries, i, j: np.zeros((n_queries, j - i), dtype=np.float32))
+    return Matcher(ref_texts, vectorizer.transform,
+                   lambda queries, i, j: (queries @ ref_matrix[i:j].T.tocsr()).toarray().astype(np.float32))
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -83,7 +136,7 @@ def _word_matrix(word_sets: list[set[str]], vocabulary: dict[str, int]) -> csr_m
     return csr_matrix((data, (rows, cols)), shape=(len(word_sets), len(vocabulary)), dtype=np.float32)
 
 
-def _jaccard_matcher(ref_texts: list[str]) -> Callable[[list[str]], np.ndarray]:
+def _jaccard_matcher(ref_texts: list[str]) -> Matcher:
     """The paper's newspaper baseline: Jaccard similarity |A ∩ B| / |A ∪ B| of two captions' word sets.
 
     The intersection is a sparse product of binary word matrices over the references' vocabulary; a query's own
@@ -92,16 +145,20 @@ def _jaccard_matcher(ref_texts: list[str]) -> Callable[[list[str]], np.ndarray]:
     """
     ref_words = [caption_words(t) for t in ref_texts]
     vocabulary = {w: i for i, w in enumerate(sorted(set().union(*ref_words)))}
-    ref_t = _word_matrix(ref_words, vocabulary).T.tocsr()
+    ref_matrix = _word_matrix(ref_words, vocabulary)
     ref_sizes = np.array([len(w) for w in ref_words], dtype=np.float32)
 
-    def similarity(queries: list[str]) -> np.ndarray:
+    def prepare(queries: list[str]):
         query_words = [caption_words(q) for q in queries]
-        inter = (_word_matrix(query_words, vocabulary) @ ref_t).toarray().astype(np.float32)
-        union = np.array([len(w) for w in query_words], dtype=np.float32)[:, None] + ref_sizes[None, :] - inter
+        return _word_matrix(query_words, vocabulary), np.array([len(w) for w in query_words], dtype=np.float32)
+
+    def score(prepared, i: int, j: int) -> np.ndarray:
+        words, sizes = prepared
+        inter = (words @ ref_matrix[i:j].T.tocsr()).toarray().astype(np.float32)
+        union = sizes[:, None] + ref_sizes[None, i:j] - inter
         return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
-    return similarity
+    return Matcher(ref_texts, prepare, score)
 
 
 @contextlib.contextmanager
@@ -121,11 +178,13 @@ def _quiet_fuzzychinese():
         logger.setLevel(old_level)
 
 
-def _stroke_matcher(ref_texts: list[str], ngram_range=(3, 3)) -> Callable[[list[str]], np.ndarray]:
+def _stroke_matcher(ref_texts: list[str], ngram_range=(3, 3)) -> Matcher:
     """The paper's CJK baseline: TF-IDF cosine over stroke n-grams, via ``fuzzychinese.FuzzyChineseMatch``.
 
     Its stroke table covers kanji only (old forms included); kana, ㈱ and punctuation contribute nothing, so a
-    kana-only OCR string has similarity 0 to everything. The full matrix is the matcher's ``sim_matrix_``.
+    kana-only OCR string has similarity 0 to everything. ``FuzzyChineseMatch.transform`` computes the similarity
+    to all references at once (its ``sim_matrix_``); the same product (its fitted vectorizer and reference
+    matrix, fuzzychinese 0.1.5's attributes) is computed here a reference chunk at a time.
     """
     with _quiet_fuzzychinese():
         from fuzzychinese import FuzzyChineseMatch
@@ -134,22 +193,26 @@ def _stroke_matcher(ref_texts: list[str], ngram_range=(3, 3)) -> Callable[[list[
         try:
             matcher.fit(ref_texts)
         except ValueError:  # no reference has a single kanji
-            return lambda queries: np.zeros((len(queries), len(ref_texts)), dtype=np.float32)
+            return Matcher(ref_texts, len, lambda n_queries, i, j: np.zeros((n_queries, j - i), dtype=np.float32))
+    ref_matrix = matcher.dict_feature_matrix_.tocsr()
 
-    def similarity(queries: list[str]) -> np.ndarray:
+    def prepare(queries: list[str]):
         if not queries:
-            return np.zeros((0, len(ref_texts)), dtype=np.float32)
+            return None
         with _quiet_fuzzychinese():
-            matcher.transform(queries, n=1)
-        return np.asarray(matcher.sim_matrix_, dtype=np.float32)
+            return matcher._vectorizer.transform(np.array(queries))
 
-    return similarity
+    def score(prepared, i: int, j: int) -> np.ndarray:
+        if prepared is None:
+            return np.zeros((0, j - i), dtype=np.float32)
+        return prepared.dot(ref_matrix[i:j].T).toarray()
+
+    return Matcher(ref_texts, prepare, score)
 
 
-def make_matcher(
-    method: str, ref_texts: Sequence[str], workers: int = 1, **kw
-) -> Callable[[Sequence[str]], np.ndarray]:
-    """Prepare ``method`` against fixed references once; the result maps query texts to a similarity block.
+def make_matcher(method: str, ref_texts: Sequence[str], workers: int = 1, **kw) -> Matcher:
+    """Prepare ``method`` against fixed references once: a ``Matcher`` (called with query texts: the similarity
+    block; ``top1``: the best reference over reference chunks).
 
     Keyword options: ``ngram_range`` for ``tfidf_char`` (default (1, 2)) and ``stroke_ngram`` (default (3, 3)).
     """
@@ -157,46 +220,41 @@ def make_matcher(
     if method in RAPIDFUZZ_SCORERS:
         scorer, scale = RAPIDFUZZ_SCORERS[method]
 
-        def core(queries):
-            sim = process.cdist(queries, refs, scorer=scorer, dtype=np.float32, workers=workers)
+        def score(queries, i, j):
+            sim = process.cdist(queries, refs[i:j], scorer=scorer, dtype=np.float32, workers=workers)
             return sim / np.float32(scale) if scale != 1.0 else sim
 
-    elif method == "tfidf_char":
-        core = _tfidf_matcher(refs, **kw)
-    elif method == "stroke_ngram":
-        core = _stroke_matcher(refs, **kw)
-    elif method == "jaccard_words":
-        core = _jaccard_matcher(refs)
-    else:
-        raise ValueError(f"unknown baseline {method!r}; choose from {METHODS}")
-
-    def similarity(query_texts: Sequence[str]) -> np.ndarray:
-        queries = clean_texts(query_texts)
-        return _zero_empty(np.asarray(core(queries), dtype=np.float32), queries, refs)
-
-    return similarity
+        return Matcher(refs, lambda queries: queries, score)
+    if method == "tfidf_char":
+        return _tfidf_matcher(refs, **kw)
+    if method == "stroke_ngram":
+        return _stroke_matcher(refs, **kw)
+    if method == "jaccard_words":
+        return _jaccard_matcher(refs)
+    raise ValueError(f"unknown baseline {method!r}; choose from {METHODS}")
 
 
 def baseline_similarity(
     method: str, query_texts: Sequence[str], ref_texts: Sequence[str], workers: int = 1, **kw
 ) -> np.ndarray:
-    """Similarity matrix float32 ``[n_query, n_reference]`` in [0, 1] for one baseline ``method``."""
+    """Similarity matrix float32 ``[n_query, n_reference]`` in [0, 1] for one baseline ``method`` (the whole
+    matrix: small sets and tests; the workflow reduces over chunks with ``baseline_top1`` and the kNN graph)."""
     return make_matcher(method, ref_texts, workers=workers, **kw)(query_texts)
 
 
 def baseline_top1(
-    method: str, query_texts: Sequence[str], ref_texts: Sequence[str], workers: int = 1, chunk_size: int = 2048, **kw
+    method: str, query_texts: Sequence[str], ref_texts: Sequence[str], workers: int = 1, chunk_size: int = 2048,
+    reference_chunk: int = REFERENCE_CHUNK, **kw,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Best reference index and its score per query, computed in query chunks to bound memory."""
+    """Best reference index and its score per query (ties: the lowest index), in blocks of ``chunk_size``
+    queries x ``reference_chunk`` references: memory does not grow with the number of references."""
     matcher = make_matcher(method, ref_texts, workers=workers, **kw)
     query_texts = list(query_texts)
     best = np.zeros(len(query_texts), dtype=np.int64)
     score = np.zeros(len(query_texts), dtype=np.float32)
     for start in range(0, len(query_texts), chunk_size):
-        block = matcher(query_texts[start : start + chunk_size])
-        idx = retrieval_top1(block)
-        best[start : start + len(block)] = idx
-        score[start : start + len(block)] = block[np.arange(len(block)), idx]
+        chunk = query_texts[start : start + chunk_size]
+        best[start : start + len(chunk)], score[start : start + len(chunk)] = matcher.top1(chunk, reference_chunk)
     return best, score
 
 
@@ -244,9 +302,7 @@ def select_tfidf_ngram_range_by_ari(
     for ngram_range in ngram_ranges:
         ngram_range = tuple(int(n) for n in ngram_range)
         matcher = make_matcher("tfidf_char", texts, workers=workers, ngram_range=ngram_range)
-        graph = clustering.knn_graph_from_similarity(
-            lambda i, j, matcher=matcher: matcher(texts[i:j]), len(texts), neighbours
-        )
+        graph = clustering.knn_graph_from_blocks(matcher.rows_block(texts), len(texts), neighbours)
         _, scores[ngram_range], _ = clustering.tune_threshold(
             *graph, val_entity_ids, clustering.threshold_grid(*graph, grid_size)
         )

@@ -11,7 +11,8 @@ import pandas as pd
 
 from clippings_wf.data.benchmark import assign_splits
 from clippings_wf.data.names import normalize_base_name
-from clippings_wf.data.user_manifest import ManifestError, check_manifest, resolve_path
+from clippings_wf.data.user_manifest import ManifestError, check_manifest
+from clippings_wf.image_files import ImagePolicy, write_policy
 from clippings_wf.records import RECORD_COLUMNS, SPLITS, cap_ocr_texts
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def seeded_entity_split(frame: pd.DataFrame, fractions: dict, seed: int) -> pd.S
 
 def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_ocr_chars: int,
                     labelled: bool = True, references: bool = True,
-                    line_crops: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+                    line_crops: bool = True, image_roots=(),
+                    max_pixels: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """A user's manifest -> the workflow's records (records.RECORD_COLUMNS + given OCR) and a data summary.
 
     Decodes every image (the parse-time check only read headers) and fails naming the record. Image paths
@@ -54,7 +56,7 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     """
     ocr_columns = dict(ocr_columns or {})
     checked = check_manifest(path, ocr_columns, labelled=labelled, images="decode", max_ocr_chars=max_ocr_chars,
-                             references=references)  # fmt: skip
+                             references=references, image_roots=image_roots, max_pixels=max_pixels)  # fmt: skip
     frame = checked.frame
     summary = dict(checked.summary)
     if labelled and "split" not in frame:
@@ -85,6 +87,8 @@ def import_manifest(path, out_dir, ocr_columns: dict | None, split: dict, max_oc
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records.to_csv(out_dir / "records.csv", index=False, lineterminator="\n")
+    policy = checked.policy
+    write_policy(out_dir, ImagePolicy.make((checked.path.parent, *policy.roots), policy.max_pixels))
     table = pd.DataFrame({"metric": list(summary), "value": [str(v) for v in summary.values()]})
     return records, table
 
@@ -105,14 +109,13 @@ def _records_table(frame: pd.DataFrame, checked, line_crops: bool = True) -> pd.
             "base_name": frame["name"] if "name" in frame else "",
             "vertical": [int(line_crops and h > w) for w, h in checked.sizes],
             "font": "",
-            "clean_image_path": [str(resolve_path(p, checked.path.parent)) if p else "" for p in
-                                 frame.get("clean_image_path", pd.Series("", index=frame.index))],
+            "clean_image_path": frame["clean_image_path_file"] if "clean_image_path" in frame else "",
         },
         columns=RECORD_COLUMNS,
     )
     for column in ("ocr_image_path", "clean_ocr_image_path"):  # only where given: the firm records have none
         if column in frame:
-            records[column] = [str(resolve_path(p, checked.path.parent)) if p else "" for p in frame[column]]
+            records[column] = frame[f"{column}_file"]
     if "name" in frame:  # the entity's name on every row of it, wherever it was given
         named = frame[frame["name"] != ""].groupby("entity_id")["name"].first()
         records["base_name"] = records["entity_id"].map(named).fillna("").where(~unlabeled, frame["name"])

@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 import pandas as pd
-from PIL import Image
+
+from clippings_wf.image_files import ImagePolicy, ImageTooLargeError, open_image, resolve_checked
 
 
 class ManifestError(ValueError):
@@ -49,21 +50,26 @@ def read_user_manifest(path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def resolve_path(value: str, manifest_dir: Path) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else manifest_dir / path
+def resolve_path(value: str, manifest_dir: Path, policy: ImagePolicy | None = None, record_id=None,
+                 column: str = "image_path") -> Path:  # fmt: skip
+    """A manifest cell's image path, checked against the manifest's folder and the policy's roots
+    (``image_files.resolve_checked``; UntrustedPathError where it leaves them)."""
+    return resolve_checked(value, manifest_dir, policy or ImagePolicy(), record_id, column)
 
 
-def image_problem(path: Path, decode: bool) -> tuple[str | None, tuple[int, int] | None]:
-    """(problem or None, (width, height)). The header check reads a few bytes; ``decode`` reads every pixel."""
+def image_problem(path: Path, decode: bool, max_pixels: int | None = None) -> tuple[str | None, tuple[int, int] | None]:
+    """(problem or None, (width, height)). The header check reads a few bytes; ``decode`` reads every pixel. An
+    image over ``max_pixels`` (default image_files.DEFAULT_MAX_PIXELS) is a problem, found from its header."""
     if not path.is_file():
         return f"image file not found: {path}", None
     if path.stat().st_size == 0:
         return f"image file is empty (0 bytes): {path}", None
     try:
-        with Image.open(path) as image:
+        with open_image(path, max_pixels) as image:
             if decode:
                 image.load()
             return None, image.size
+    except ImageTooLargeError as e:
+        return str(e), None
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError ... for damaged files
         return f"image file cannot be {'decoded' if decode else 'read'} ({type(e).__name__}: {e}): {path}", None

@@ -19,11 +19,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from clippings_wf.data.manifest_files import ManifestError, image_problem, read_user_manifest, resolve_path
+from clippings_wf.image_files import ImagePolicy, UntrustedPathError
 from clippings_wf.records import CLUSTERING_ROLES, LINKING_ROLES, ROLES, SPLITS
 
 log = logging.getLogger(__name__)
 
 USER_REQUIRED_COLUMNS = ("record_id", "image_path", "role")
+# Every column holding an image path, each checked against the manifest's folder and the allowed roots.
+IMAGE_COLUMNS = ("image_path", "clean_image_path", "ocr_image_path", "clean_ocr_image_path")
 MAX_SHOWN_PROBLEMS = 20
 # A parse-time progress bar only where the image check takes long enough to wonder about.
 PROGRESS_FROM = 5000
@@ -38,6 +41,7 @@ class CheckedManifest:
     labelled: bool
     summary: dict = field(default_factory=dict)
     sizes: list = field(default_factory=list)  # (width, height) per row, where images were opened
+    policy: ImagePolicy = field(default_factory=ImagePolicy)  # the image roots and pixel limit checked with
 
 
 class Problems(list):
@@ -59,6 +63,8 @@ def check_manifest(
     require_role: bool = True,
     max_ocr_chars: int | None = None,
     references: bool = True,
+    image_roots=(),
+    max_pixels: int | None = None,
 ) -> CheckedManifest:
     """Validate a user's manifest; raise ManifestError listing every problem with its file, line and record.
 
@@ -70,6 +76,9 @@ def check_manifest(
     (no-match queries), empty OCR cells, OCR cells longer than ``max_ocr_chars`` (cut on import).
     references: the dataset links queries to references (roles query, reference, unlabeled); False for one
     evaluated by clustering alone (roles record, unlabeled; a missing role column means every row is a record).
+    image_roots: folders an image path may lead into besides the manifest's own (``image_files``; a path leaving
+    them is a problem naming record, column and path); max_pixels: the largest image (width x height) accepted,
+    default PIL's 89,478,485. The resolved paths are in ``frame["image_file"]`` and ``frame[column + "_file"]``.
     """
     path = Path(path)
     ocr_columns = dict(ocr_columns or {})
@@ -83,8 +92,9 @@ def check_manifest(
     if labelled:
         _check_entities(frame, problems)
     _check_clean_paths(frame, problems)
-    frame["image_file"] = [str(resolve_path(v, path.parent)) for v in frame["image_path"].tolist()]
-    sizes = _check_images(path, frame, problems, images) if images != "none" else []
+    policy = ImagePolicy.make(image_roots, max_pixels)
+    _resolve_image_columns(path, frame, problems, policy)
+    sizes = _check_images(path, frame, problems, images, policy.max_pixels) if images != "none" else []
     summary = {"records": len(frame)}
     if labelled and references:
         summary.update(_check_references(path, frame, problems))
@@ -104,7 +114,7 @@ def check_manifest(
             f"{path}: invalid manifest, {len(problems)} problem(s):\n  " + "\n  ".join(shown)
             + (f"\n  ... and {more} more" if more else "")
         )
-    return CheckedManifest(path, frame, labelled, summary, sizes)
+    return CheckedManifest(path, frame, labelled, summary, sizes, policy)
 
 
 def _check_columns(path: Path, frame: pd.DataFrame, ocr_columns: dict, labelled: bool, require_role: bool) -> None:
@@ -182,27 +192,43 @@ def _check_clean_paths(frame: pd.DataFrame, problems: Problems) -> None:
                                            "record or for none")  # fmt: skip
 
 
-def _check_images(path: Path, frame: pd.DataFrame, problems: Problems, images: str) -> list:
-    """Every image (clean and OCR images too) opens: its header, or with ``images="decode"`` every pixel. Returns the
-    (width, height) of each row's image, None where it has none."""
+def _resolve_image_columns(path: Path, frame: pd.DataFrame, problems: Problems, policy: ImagePolicy) -> None:
+    """Every image path column resolved into ``<column>_file`` (``image_path`` into ``image_file``), "" where
+    empty or refused: a path leading outside the manifest's folder and the allowed roots is a problem."""
+    record_ids = frame["record_id"].tolist()
+    for column in IMAGE_COLUMNS:
+        if column not in frame:
+            continue
+        resolved = []
+        for i, value in enumerate(frame[column].tolist()):
+            try:
+                resolved.append(str(resolve_path(value, path.parent, policy, record_ids[i], column)) if value.strip()
+                                else "")  # fmt: skip
+            except UntrustedPathError as e:
+                problems.at(i, str(e).split(", ", 1)[1] if str(e).startswith("record_id") else str(e))
+                resolved.append("")
+        frame["image_file" if column == "image_path" else f"{column}_file"] = resolved
+
+
+def _check_images(path: Path, frame: pd.DataFrame, problems: Problems, images: str, max_pixels: int) -> list:
+    """Every image (clean and OCR images too) opens: its header, or with ``images="decode"`` every pixel, and is
+    within ``max_pixels``. Returns the (width, height) of each row's image, None where it has none."""
     decode = images == "decode"
-    image_paths = frame["image_path"].tolist()
-    other_images = {c: frame[c].tolist() for c in ("clean_image_path", "ocr_image_path", "clean_ocr_image_path")
-                    if c in frame}  # fmt: skip
+    other_images = {c: frame[f"{c}_file"].tolist() for c in IMAGE_COLUMNS[1:] if c in frame}
     sizes = []
     bar = tqdm(enumerate(frame["image_file"].tolist()), total=len(frame), desc=f"checking images of {path.name}",
                mininterval=5, disable=not decode and len(frame) < PROGRESS_FROM)  # fmt: skip
     for i, image_file in bar:
-        if not image_paths[i].strip():
+        if not image_file:  # empty, or refused above
             sizes.append(None)
             continue
-        message, size = image_problem(Path(image_file), decode=decode)
+        message, size = image_problem(Path(image_file), decode=decode, max_pixels=max_pixels)
         sizes.append(size)
         if message:
             problems.at(i, message)
         for column, values in other_images.items():  # the clean scan, the OCR images
             if values[i]:
-                message, _ = image_problem(resolve_path(values[i], path.parent), decode=decode)
+                message, _ = image_problem(Path(values[i]), decode=decode, max_pixels=max_pixels)
                 if message:
                     problems.at(i, f"{column}: " + message)
     return sizes

@@ -49,22 +49,79 @@ def knn_graph_from_embeddings(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     return _drop_self(idx, sims, k)
 
 
+# Columns (other records) per similarity block of the kNN graph: memory row_chunk x COLUMN_CHUNK whatever the number
+# of records. Every dataset the default config makes fits one block, where the graph is exactly the one-block
+# computation of before (argpartition of the whole row).
+COLUMN_CHUNK = 8192
+
+
 def knn_graph_from_similarity(
     similarity_rows: Callable[[int, int], np.ndarray], n: int, k: int, chunk_size: int = 1024
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same graph from a similarity computed a block of rows at a time: ``similarity_rows(start, stop)``
-    returns the [stop - start, n] block (e.g. a string matcher's rows), so memory stays chunk_size * n."""
+    returns the [stop - start, n] block, so memory stays chunk_size * n (``knn_graph_from_blocks`` bounds the
+    columns too)."""
+    return knn_graph_from_blocks(lambda i, j, c0, c1: similarity_rows(i, j), n, k, chunk_size, column_chunk=n)
+
+
+def knn_graph_from_blocks(
+    similarity_block: Callable[[int, int, int, int], np.ndarray], n: int, k: int, row_chunk: int = 1024,
+    column_chunk: int = COLUMN_CHUNK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's k nearest other records from a similarity computed a block at a time:
+    ``similarity_block(row_start, row_stop, col_start, col_stop)`` returns that [rows, cols] block (a string
+    matcher's), so memory stays row_chunk * column_chunk (+ the graph), never row_chunk * n.
+
+    With more records than one block's columns, each row's best k + 1 are kept across column blocks (running
+    top-k, ties to the lowest index); with one block it is the whole-row selection."""
     k = min(k, max(n - 1, 0))
     neighbours = np.full((n, k + 1), -1, dtype=np.int64)
     sims = np.full((n, k + 1), -np.inf, dtype=np.float32)
-    for start in range(0, n, chunk_size):
-        block = np.asarray(similarity_rows(start, min(n, start + chunk_size)), dtype=np.float32)
-        top = np.argpartition(-block, k, axis=1)[:, : k + 1] if k + 1 < n else np.tile(np.arange(n), (len(block), 1))
-        top_sims = np.take_along_axis(block, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        neighbours[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
-        sims[start : start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
+    column_chunk = max(int(column_chunk), k + 1, 1)
+    for start in range(0, n, row_chunk):
+        stop = min(n, start + row_chunk)
+        if column_chunk >= n:
+            block = np.asarray(similarity_block(start, stop, 0, n), dtype=np.float32)
+            top, top_sims = _whole_row_top(block, k, n)
+        else:
+            top, top_sims = _running_top(lambda c0, c1, i=start, j=stop: similarity_block(i, j, c0, c1), n, k + 1,
+                                         column_chunk)  # fmt: skip
+        neighbours[start:stop], sims[start:stop] = top, top_sims
     return _drop_self(neighbours, sims, k)
+
+
+def _whole_row_top(block: np.ndarray, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k + 1 most similar of whole rows, best first (argpartition, then a stable sort)."""
+    top = np.argpartition(-block, k, axis=1)[:, : k + 1] if k + 1 < n else np.tile(np.arange(n), (len(block), 1))
+    top_sims = np.take_along_axis(block, top, axis=1)
+    order = np.argsort(-top_sims, axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_sims, order, axis=1)
+
+
+def _running_top(block_of, n: int, keep: int, column_chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep`` most similar columns of rows given a column block at a time (``block_of(c0, c1)``), best
+    first, ties to the lowest column: candidates so far (ordered by column) are merged with each next block."""
+    idx = vals = None
+    for c0 in range(0, n, column_chunk):
+        block = np.asarray(block_of(c0, min(n, c0 + column_chunk)), dtype=np.float32)
+        columns = np.broadcast_to(np.arange(c0, c0 + block.shape[1]), block.shape)
+        if idx is not None:  # earlier candidates first: every column of theirs is lower than this block's
+            block, columns = np.concatenate([vals, block], axis=1), np.concatenate([idx, columns], axis=1)
+        idx, vals = _top_lowest_index(block, columns, keep)
+    order = np.argsort(-vals, axis=1, kind="stable")  # vals are in column order: ties stay lowest first
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _top_lowest_index(vals: np.ndarray, columns: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the ``keep`` largest values (``columns`` ascending along each row), a tie at the cut going to the
+    lowest columns; returned in column order."""
+    if vals.shape[1] <= keep:
+        return np.ascontiguousarray(columns), vals
+    cut = -np.partition(-vals, keep - 1, axis=1)[:, keep - 1 : keep]  # each row's keep-th largest value
+    above, at = vals > cut, vals == cut
+    take = above | (at & (np.cumsum(at, axis=1) <= keep - above.sum(axis=1, keepdims=True)))
+    rows = len(vals)
+    return columns[take].reshape(rows, keep), vals[take].reshape(rows, keep)
 
 
 def _drop_self(idx: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

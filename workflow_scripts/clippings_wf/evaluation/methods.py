@@ -91,7 +91,7 @@ def baseline_scorers(manifest: pd.DataFrame, methods: Sequence[str], tune_querie
             def knn(positions, k, method=method, texts=texts, options=options):
                 own = texts[positions]
                 matcher = matchers.make_matcher(method, own, workers=workers, **options)
-                return clustering.knn_graph_from_similarity(lambda i, j: matcher(own[i:j]), len(own), k)
+                return clustering.knn_graph_from_blocks(matcher.rows_block(own), len(own), k)
 
             yield Scorer(method, ocr, "classical", manifest, top1, knn, options)
     if image_hash.METHOD in methods:  # the photo alone: no OCR, no settings to tune
@@ -106,7 +106,8 @@ def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> 
     every condition gets the same numbers, and each photo is hashed once, when first asked for."""
     from clippings_wf.baselines import image_hash
     from clippings_wf.evaluation import clustering
-    from clippings_wf.evaluation.metrics import retrieval_top1
+    from clippings_wf.baselines.matchers import REFERENCE_CHUNK
+    from clippings_wf.evaluation.metrics import top1_over_chunks
 
     paths = resolve_image_paths(manifest, image_root)
     bits = np.zeros((len(paths), image_hash.BITS), dtype=bool)
@@ -119,15 +120,15 @@ def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> 
         hashed[todo] = True
         return bits[positions]
 
-    def top1(queries, references):
-        similarity = image_hash.hamming_similarity(hashes(queries), hashes(references))
-        best = retrieval_top1(similarity)
-        return best, similarity[np.arange(len(best)), best]
+    def top1(queries, references):  # over reference chunks: memory independent of the number of references
+        query_bits, reference_bits = hashes(queries), hashes(references)
+        return top1_over_chunks(lambda i, j: image_hash.hamming_similarity(query_bits, reference_bits[i:j]),
+                                len(query_bits), len(reference_bits), REFERENCE_CHUNK)  # fmt: skip
 
     def knn(positions, k):
         own = hashes(positions)
-        return clustering.knn_graph_from_similarity(
-            lambda i, j: image_hash.hamming_similarity(own[i:j], own), len(own), k
+        return clustering.knn_graph_from_blocks(
+            lambda i, j, c0, c1: image_hash.hamming_similarity(own[i:j], own[c0:c1]), len(own), k
         )
 
     for ocr in ocr_conditions(manifest):

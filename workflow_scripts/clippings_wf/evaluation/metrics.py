@@ -64,6 +64,23 @@ def retrieval_top1(similarity: np.ndarray, chunk_size: int = 4096) -> np.ndarray
     return best
 
 
+def top1_over_chunks(block_of, n_queries: int, n_references: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's most similar reference and its similarity, from the similarity computed ``chunk`` references
+    at a time (``block_of(start, stop)`` -> [n_queries, stop - start]): memory n_queries x chunk, never x all
+    references. Exactly ``retrieval_top1`` of the whole matrix: ties go to the lowest index (a later chunk wins
+    only with a strictly higher similarity). No references: index 0, similarity 0."""
+    best = np.zeros(n_queries, dtype=np.int64)
+    score = np.zeros(n_queries, dtype=np.float32)
+    rows = np.arange(n_queries)
+    for start in range(0, n_references, max(1, int(chunk))):
+        block = np.asarray(block_of(start, min(n_references, start + chunk)), dtype=np.float32)
+        idx = np.argmax(block, axis=1)
+        value = block[rows, idx]
+        better = slice(None) if start == 0 else value > score
+        best[better], score[better] = idx[better] + start, value[better]
+    return best, score
+
+
 def ocr_cer_table(
     manifest: pd.DataFrame,
     ocr_columns: Sequence[str] | None = None,

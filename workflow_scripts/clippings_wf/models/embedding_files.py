@@ -24,6 +24,24 @@ def save_embeddings(path, record_ids, image: np.ndarray, texts: dict[str, np.nda
                  **{f"text_{condition}": values for condition, values in texts.items()})  # fmt: skip
 
 
+def save_empty_shard(path) -> None:
+    """An embedding shard with no records (config linking.shards above the number of batches): only ids."""
+    with atomic_path(path) as tmp:
+        np.savez(tmp, format=np.array(FORMAT), record_id=np.zeros(0, dtype=str))
+
+
+def gather_shards(paths, path) -> None:
+    """The embeddings file of the whole record set from its shards' (``paths`` in shard order): each array
+    concatenated, so the file is the one a single embed job writes (same names, dtypes and bytes)."""
+    parts = [part for part in (load_embeddings(p) for p in paths) if len(part["record_id"])]
+    if not parts:
+        raise ValueError(f"every embedding shard is empty: {', '.join(map(str, paths))}")
+    texts = [name for name in parts[0] if name.startswith("text_")]
+    texts = {name.removeprefix("text_"): np.concatenate([p[name] for p in parts]) for name in texts}
+    record_ids = np.concatenate([p["record_id"] for p in parts]).tolist()
+    save_embeddings(path, record_ids, np.concatenate([p["image"] for p in parts]), texts)
+
+
 def load_embeddings(path) -> dict[str, np.ndarray]:
     """The arrays of an embeddings file, read into memory; ``format`` is checked, then left out."""
     with np.load(Path(path), allow_pickle=False) as data:

@@ -5,7 +5,6 @@ and a whole dataset fits in memory (24 x 256 bytes per crop).
 """
 from __future__ import annotations
 
-import io
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Sequence
@@ -15,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
+
+from clippings_wf.image_files import open_image
 
 
 def preprocess_line_crop(img: Image.Image, height: int, width: int, fit: str = "height") -> np.ndarray:
@@ -58,9 +59,7 @@ def preprocess_photo(img: Image.Image, height: int, width: int) -> np.ndarray:
 
 
 def _open(source) -> Image.Image:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return Image.open(io.BytesIO(source))
-    return Image.open(source)
+    return open_image(source)  # refused over the pixel limit, naming the file (image_files)
 
 
 def _load_one(args) -> np.ndarray:

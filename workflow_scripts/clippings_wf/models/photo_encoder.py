@@ -16,7 +16,6 @@ validation / test printings these features alone cluster at ARI 0.50 / 0.58 (pHa
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from PIL import Image, ImageFilter
 from scipy.fft import dctn
 from tqdm import tqdm
 
+from clippings_wf.image_files import open_image
+
 SIZE = 32
 DESCREEN_RADIUS = 2.5
 KEEP = 8
@@ -32,9 +33,7 @@ FEATURE_DIM = KEEP * KEEP - 1
 
 
 def _open(image) -> Image.Image:
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return Image.open(io.BytesIO(image))
-    return image if isinstance(image, Image.Image) else Image.open(image)
+    return image if isinstance(image, Image.Image) else open_image(image)  # refused over the pixel limit
 
 
 def photo_features(image) -> np.ndarray:

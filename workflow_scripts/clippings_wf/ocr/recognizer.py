@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import io
 import multiprocessing
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from clippings_wf.image_files import open_image
 from clippings_wf.runtime import checksums
 
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
@@ -119,10 +119,8 @@ def ctc_greedy(best: np.ndarray, chars: list[str]) -> list[str]:
 def _line_gray(image, width: int) -> np.ndarray:
     """A crop (PIL image, path or PNG bytes) -> uint8 gray [48, w <= width]: vertical crops turned
     counter-clockwise, the height scaled to 48, longer lines squeezed to ``width``."""
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        image = Image.open(io.BytesIO(image))
-    elif not isinstance(image, Image.Image):
-        image = Image.open(image)
+    if not isinstance(image, Image.Image):
+        image = open_image(image)  # refused over the pixel limit, naming the file
     gray = image.convert("L")
     if gray.height > gray.width:
         gray = gray.transpose(Image.Transpose.ROTATE_90)

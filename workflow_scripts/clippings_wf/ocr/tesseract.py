@@ -5,7 +5,6 @@ tens of crops/s per process here.
 """
 
 import functools
-import io
 import multiprocessing
 import os
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from clippings_wf.image_files import open_image
 from clippings_wf.runtime import checksums
 
 DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
@@ -103,10 +103,8 @@ def clean_output(text, lang):
 
 def recognize(image, vertical=False):
     """OCR one crop (PIL image, PNG bytes or path) with this process's engine."""
-    if isinstance(image, (bytes, bytearray)):
-        image = Image.open(io.BytesIO(image))
-    elif not isinstance(image, Image.Image):
-        image = Image.open(image)
+    if not isinstance(image, Image.Image):
+        image = open_image(image)  # refused over the pixel limit, naming the file
     lang = _langs.get("vertical" if vertical else "horizontal") or ("jpn_vert" if vertical else "jpn")
     api = _engine(lang, bool(vertical), _langs.get("mode", "line"))
     image = image.convert("L")

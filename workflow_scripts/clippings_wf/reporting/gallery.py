@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from clippings_wf.evaluation.metrics import as_flags, as_text
+from clippings_wf.image_files import open_image
 from clippings_wf.records import ocr_conditions, resolve_image_path
 from clippings_wf.reporting.figures import plt, save_figure
 from clippings_wf.reporting.tables import ocr_label
@@ -18,7 +18,7 @@ from clippings_wf.reporting.tables import ocr_label
 
 def _load_crop(path, manifest_dir) -> np.ndarray:
     """Grayscale crop for display; a vertical (tall) crop is turned like the model sees it."""
-    image = Image.open(resolve_image_path(path, manifest_dir)).convert("L")
+    image = open_image(resolve_image_path(path, manifest_dir)).convert("L")
     if image.height > image.width:
         image = image.rotate(90, expand=True, fillcolor=255)
     return np.asarray(image)

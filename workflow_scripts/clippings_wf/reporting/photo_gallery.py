@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from clippings_wf.evaluation.metrics import as_text
+from clippings_wf.image_files import open_image
 from clippings_wf.records import resolve_image_path
 from clippings_wf.reporting.figures import plt, save_figure
 
@@ -44,7 +44,7 @@ def plot_cluster_gallery(manifest: pd.DataFrame, manifest_dir, assignments: pd.D
         verdict = "one source" if sources.nunique() == 1 else f"mixed: {sources.nunique()} sources"
         for ax, record_id, source in zip(row_axes, cluster["record_id"], sources):
             record = by_id.loc[record_id]
-            photo = Image.open(resolve_image_path(record["image_path"], manifest_dir)).convert("L")
+            photo = open_image(resolve_image_path(record["image_path"], manifest_dir)).convert("L")
             ax.imshow(np.asarray(photo), cmap="gray", vmin=0, vmax=255)
             caption = textwrap.fill(as_text(record.get(ocr_column))[:160], 42)
             ax.set_title(f"source {source}", fontsize=7, loc="left")
@@ -81,11 +81,11 @@ def plot_photo_sources(manifest: pd.DataFrame, manifest_dir, path_stem, n: int =
             if j >= len(printings):
                 continue
             record = printings.iloc[j]
-            photo_ax.imshow(np.asarray(Image.open(resolve_image_path(record["image_path"], manifest_dir)).convert("L")),
+            photo_ax.imshow(np.asarray(open_image(resolve_image_path(record["image_path"], manifest_dir)).convert("L")),
                             cmap="gray", vmin=0, vmax=255)  # fmt: skip
             photo_ax.set_title(f"source {entity}, {record['record_id']}", fontsize=7, loc="left")
             if record.get("ocr_image_path", ""):
-                caption = Image.open(resolve_image_path(record["ocr_image_path"], manifest_dir)).convert("L")
+                caption = open_image(resolve_image_path(record["ocr_image_path"], manifest_dir)).convert("L")
                 caption_ax.imshow(np.asarray(caption), cmap="gray", vmin=0, vmax=255)
             caption_ax.set_title("OCR: " + textwrap.shorten(as_text(record.get("ocr_noisy")), 70), fontsize=6,
                                  loc="left")  # fmt: skip
