@@ -18,8 +18,10 @@ log = logging.getLogger("scaling")
 
 
 def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User and system seconds of this process and of its finished worker processes (a recognizer's or OCR's
+    pool is joined before its step returns)."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 class Clock:
@@ -261,9 +263,9 @@ def measure_ocr(crops_dir: str, n_crops: int, workers: int, lang: str, lang_vert
     items = [(Path(crops_dir) / p, v == "1") for p, v in zip(records["image_path"], records["vertical"])]
     clock = Clock()
     texts = tesseract.ocr_images(items, lang, lang_vertical, workers=workers, desc="ocr")
-    seconds, _ = clock.seconds()
+    seconds, cpu = clock.seconds()
     cer = metrics.character_error_rate(texts, records["text"].tolist())
-    return dict(n=len(items), search_s=seconds, total_s=seconds, status="measured",
+    return dict(n=len(items), search_s=seconds, total_s=seconds, cpu_s=cpu, status="measured",
                 throughput=len(items) / seconds, throughput_unit="crops/s",
                 params=f"tesserocr {lang}/{lang_vertical}, workers={workers}",
                 note=f"{int(records['vertical'].eq('1').sum())} vertical crops; CER {cer:.3f}")
