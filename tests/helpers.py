@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,13 @@ def dry_run_jobs(text: str) -> list[dict]:
         jobs.append({"rule": rule, "input": fields.get("input", ""), "output": fields.get("output", ""),
                      "wildcards": wildcards})  # fmt: skip
     return jobs
+
+
+def peak_traced_bytes(function, *args, **kwargs) -> int:
+    """The peak of Python- and numpy-allocated memory (tracemalloc) while ``function(*args, **kwargs)`` runs."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -3,13 +3,13 @@ reference chunks, so memory does not grow with the number of references, and the
 the whole query x reference matrix (ties: the lowest reference index)."""
 
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
 
 from clippings_wf.baselines import matchers
 from clippings_wf.evaluation import clustering
+from helpers import peak_traced_bytes
 
 ALPHABET = list("東京大阪電機気紡績銀行造船製鉄商事醸造株式会社")
 
@@ -54,15 +54,6 @@ def test_knn_graph_over_column_chunks_keeps_the_same_similarities_and_the_lowest
         assert chunked[0][row].tolist() == expected
 
 
-def _peak_bytes(function, *args, **kwargs):
-    tracemalloc.start()
-    try:
-        function(*args, **kwargs)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 # indel (fuzz.ratio) stands for the rapidfuzz scorers: cdist's own output buffer is not allocated through numpy's
 # traced allocator, but its scaling to [0, 1] is, so a query x references block shows (levenshtein's would not).
 @pytest.mark.parametrize("method", ["tfidf_char", "indel"])
@@ -73,8 +64,8 @@ def test_linking_memory_does_not_grow_with_the_references(method):
     queries, references = _names(rng, 1500), _names(rng, 16000)
     options = dict(chunk_size=1500, reference_chunk=512)
     started = time.perf_counter()
-    small = _peak_bytes(matchers.baseline_top1, method, queries, references[:2000], **options)
-    large = _peak_bytes(matchers.baseline_top1, method, queries, references, **options)
+    small = peak_traced_bytes(matchers.baseline_top1, method, queries, references[:2000], **options)
+    large = peak_traced_bytes(matchers.baseline_top1, method, queries, references, **options)
     assert large < 1.5 * small, (small, large)
     assert large < 1500 * 16000 * 4 / 4, large  # a quarter of the dense float32 matrix it replaces
     assert time.perf_counter() - started < 60
@@ -84,6 +75,6 @@ def test_knn_graph_memory_is_the_graph_not_records_squared():
     rng = np.random.default_rng(3)
     texts = np.asarray(matchers.clean_texts(_names(rng, 6000)), dtype=object)
     matcher = matchers.make_matcher("tfidf_char", texts)
-    peak = _peak_bytes(clustering.knn_graph_from_blocks, matcher.rows_block(texts), len(texts), 10, row_chunk=512,
+    peak = peak_traced_bytes(clustering.knn_graph_from_blocks, matcher.rows_block(texts), len(texts), 10, row_chunk=512,
                        column_chunk=1024)  # fmt: skip
     assert peak < 6000 * 6000 * 4 / 8, peak  # an eighth of the all-pairs matrix; the graph is 6,000 x 11

@@ -1,6 +1,5 @@
 """Resource limits: the peak-memory report per rule, and linking that never builds the query x reference matrix."""
 
-import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -9,6 +8,7 @@ import pytest
 from clippings_wf.baselines import matchers
 from clippings_wf.linking import faiss_index
 from clippings_wf.reporting import resources
+from helpers import peak_traced_bytes
 
 
 def _benchmark(path, max_rss):
@@ -35,15 +35,6 @@ def _names(rng, n):
     return ["".join(rng.choice(alphabet, size=rng.integers(2, 9))) for _ in range(n)]
 
 
-def _peak_bytes(function, *args, **kwargs):
-    tracemalloc.start()
-    try:
-        function(*args, **kwargs)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("method", ["levenshtein", "partial_ratio", "tfidf_char"])
 def test_baselines_in_query_chunks_equal_all_pairs_with_bounded_memory(method):
     rng = np.random.default_rng(0)
@@ -56,8 +47,8 @@ def test_baselines_in_query_chunks_equal_all_pairs_with_bounded_memory(method):
 
     # Memory does not grow with the number of queries: 4x the queries, about the same peak (numpy and
     # scikit-learn allocations, traced), far below the 2400 x 1500 all-pairs matrix the chunks replace.
-    small = _peak_bytes(matchers.baseline_top1, method, queries[:600], references, chunk_size=50)
-    large = _peak_bytes(matchers.baseline_top1, method, queries, references, chunk_size=50)
+    small = peak_traced_bytes(matchers.baseline_top1, method, queries[:600], references, chunk_size=50)
+    large = peak_traced_bytes(matchers.baseline_top1, method, queries, references, chunk_size=50)
     assert large < 1.3 * small + 100_000, (small, large)
     assert large < 2400 * 1500 * 4 / 3, large
 
