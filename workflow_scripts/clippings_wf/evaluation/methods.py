@@ -109,6 +109,8 @@ def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> 
     from clippings_wf.baselines.matchers import REFERENCE_CHUNK
     from clippings_wf.evaluation.metrics import top1_over_chunks
 
+    query_chunk = 2048  # as baseline_top1: a block is 2,048 queries x 4,096 references
+
     paths = resolve_image_paths(manifest, image_root)
     bits = np.zeros((len(paths), image_hash.BITS), dtype=bool)
     hashed = np.zeros(len(paths), dtype=bool)
@@ -120,10 +122,15 @@ def image_hash_scorers(manifest: pd.DataFrame, image_root, workers: int = 1) -> 
         hashed[todo] = True
         return bits[positions]
 
-    def top1(queries, references):  # over reference chunks: memory independent of the number of references
+    def top1(queries, references):  # query blocks x reference chunks: memory grows with neither
         query_bits, reference_bits = hashes(queries), hashes(references)
-        return top1_over_chunks(lambda i, j: image_hash.hamming_similarity(query_bits, reference_bits[i:j]),
-                                len(query_bits), len(reference_bits), REFERENCE_CHUNK)  # fmt: skip
+        best, score = np.zeros(len(query_bits), np.int64), np.zeros(len(query_bits), np.float32)
+        for lo in range(0, len(query_bits), query_chunk):
+            part = query_bits[lo : lo + query_chunk]
+            best[lo : lo + len(part)], score[lo : lo + len(part)] = top1_over_chunks(
+                lambda i, j, part=part: image_hash.hamming_similarity(part, reference_bits[i:j]),
+                len(part), len(reference_bits), REFERENCE_CHUNK)  # fmt: skip
+        return best, score
 
     def knn(positions, k):
         own = hashes(positions)

@@ -31,7 +31,8 @@ SPLITS = ("test", "val")
 
 def shard_slice(n: int, shards: int, shard: int, align: int = 1) -> slice:
     """Shard ``shard`` (0-based) of ``shards`` contiguous slices of ``range(n)``, cut only at multiples of ``align``
-    (an embedding batch: a shard then embeds exactly the unsharded run's batches). Later shards may be empty."""
+    (an embedding batch: a shard then embeds exactly the unsharded run's batches). With fewer blocks than shards
+    the earlier shards are empty."""
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
     blocks = -(-n // align)
@@ -110,6 +111,10 @@ class GatheredHits:
         q = frame["query"].to_numpy() if frame is not None else np.zeros(0, dtype=np.int64)
         ref = frame["reference"].to_numpy() if frame is not None else np.zeros(0, dtype=np.int64)
         scores = frame["score"].to_numpy(dtype=np.float32) if frame is not None else np.zeros(0, dtype=np.float32)
+        expected = embedding.evaluation_indices(records, split)[0]
+        if not np.array_equal(q, expected):  # a shard's hits lost or doubled: refuse rather than score a subset
+            raise ValueError(f"gathered link shards hold {len(q)} {split} queries of {method} (w={w}, {ocr} OCR), "
+                             f"the split has {len(expected)}: rerun the link_records shards")
         entities, ids = records["entity_id"].to_numpy(), records["record_id"].to_numpy()
         hit = entities[ref] == entities[q]
         top1 = float(hit.mean()) if len(hit) else float("nan")

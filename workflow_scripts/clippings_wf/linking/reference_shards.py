@@ -3,8 +3,9 @@
 top-k lists merged.
 
 With exact shards (``IndexFlatIP``) the merged top-k equals one search of the whole set: every reference is scored
-by the same inner product in both (with FAISS's per-query kernel, the same float bits), and ties go to the lower
-global reference position, so the merge does not depend on the order the shards come in. Approximate shards (IVF,
+by the same inner product in both (with FAISS's per-query kernel, the same float bits). Among references with
+exactly equal scores (duplicates) the merge orders by the lower global position, so it does not depend on the order
+the shards come in; FAISS's own order among such ties is its heap's and may differ. Approximate shards (IVF,
 HNSW) merge the same way, each with its own recall; IVF-PQ shards are the other way to fit a large set in memory
 (docs/deployment.md, "Sharded linking").
 """
