@@ -59,12 +59,15 @@ def test_quick_run_table(quick_run, scaling, settings):
                                                                                               spec["factory"] else "HNSW").all()
     # queries are noisy copies of references: exact search mostly finds the source, so recall is meaningful
     assert (link.loc["faiss_exact"].top1_is_source > 0.8).all()
-    # one chosen index per size, the fastest at the recall target
+    # one chosen index per size: the fastest of those measured at the recall target (exact search counts, an index
+    # a little under the target on its 500 recall queries does not, however fast)
     chosen = table[table.chosen]
     assert sorted(chosen.n) == [1000, 2000] and chosen.method.str.startswith("faiss_").all()
+    assert (chosen.recall_at_1 >= settings["goal"]["recall_at_1"]).all()
     for n, row in chosen.set_index("n").iterrows():
-        candidates = link.xs(n, level="n").loc[lambda f: f.index.str.startswith("faiss_")]
-        assert row.total_s == candidates.total_s.min()
+        candidates = link.xs(n, level="n").loc[lambda f: f.index.str.startswith("faiss_")
+                                                & (f.recall_at_1 >= settings["goal"]["recall_at_1"])]
+        assert "faiss_exact" in candidates.index and row.total_s == candidates.total_s.min()
     # each string tool: measured at 1,000, extrapolated at 2,000 as c n^2 through one point, with both ratios
     per_record = 1 / table[table.task == "embedding"].throughput.iloc[0]
     for tool in scaling.STRING_TOOLS:

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from clippings_wf.linking import query_shards
-from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import read_manifest
 
 log = logging.getLogger("gather_links")
@@ -23,9 +22,4 @@ for path in snakemake.input.embeddings:  # only the record order of each model's
         ids[Path(path).stem] = archive["record_id"]
 hits = pd.concat([pd.read_parquet(p) for p in snakemake.input.hits], ignore_index=True)
 results, predictions = query_shards.gather(manifest, ids, hits, snakemake.params.rows, snakemake.params.tuned_w_model)
-for row in results.itertuples():
-    log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", row.method, row.ocr, row.w, row.top1, row.val_top1)
-with atomic_path(snakemake.output.top1) as tmp:
-    results.to_csv(tmp, index=False, float_format="%.6f")
-with atomic_path(snakemake.output.predictions) as tmp:
-    predictions.to_csv(tmp, index=False, float_format="%.6f")
+query_shards.write_tables(results, predictions, snakemake.output.top1, snakemake.output.predictions, log)

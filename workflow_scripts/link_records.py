@@ -10,7 +10,6 @@ import faiss
 
 from clippings_wf.linking import query_shards
 from clippings_wf.models import embedding_files
-from clippings_wf.runtime.atomic import atomic_path
 from clippings_wf.records import read_manifest
 
 log = logging.getLogger("link_records")
@@ -23,10 +22,4 @@ embeddings = embedding_files.load_by_model(snakemake.input.embeddings)
 # Every row, then the paper's row with the pooling weight w tuned on val per OCR condition.
 results, predictions = query_shards.link_whole(manifest, embeddings, snakemake.params.rows,
                                                snakemake.params.tuned_w_model, linking)  # fmt: skip
-for row in results.itertuples():
-    log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", row.method, row.ocr, row.w, row.top1, row.val_top1)
-
-with atomic_path(snakemake.output.top1) as tmp:
-    results.to_csv(tmp, index=False, float_format="%.6f")
-with atomic_path(snakemake.output.predictions) as tmp:
-    predictions.to_csv(tmp, index=False, float_format="%.6f")
+query_shards.write_tables(results, predictions, snakemake.output.top1, snakemake.output.predictions, log)

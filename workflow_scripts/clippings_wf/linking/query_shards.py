@@ -182,3 +182,13 @@ def gather(manifest: pd.DataFrame, embeddings_ids: dict, hits: pd.DataFrame, row
             results.append({"method": method, "ocr": ocr, "w": w_best, "top1": test_top1, "val_top1": val_top1})
             predictions.append(pred.assign(method=method, ocr=ocr))
     return pd.DataFrame(results), pd.concat(predictions)
+
+
+def write_tables(results: pd.DataFrame, predictions: pd.DataFrame, top1_path, predictions_path, log) -> None:
+    """Log each row's top-1 and write the top-1 table and the predictions (link_records and gather_links alike)."""
+    for row in results.itertuples():
+        log.info("%s %s (w=%.2f): test top-1 %.4f, val %.4f", row.method, row.ocr, row.w, row.top1, row.val_top1)
+    with atomic_path(top1_path) as tmp:
+        results.to_csv(tmp, index=False, float_format="%.6f")
+    with atomic_path(predictions_path) as tmp:
+        predictions.to_csv(tmp, index=False, float_format="%.6f")
