@@ -28,3 +28,16 @@ def test_search_k_sorted():
     scores, idx = search(build_index(ref), ref[:3], k=5)
     assert (idx[:, 0] == np.arange(3)).all()
     assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+def test_ivf_queries_whose_lists_hold_too_few_are_searched_over_every_list():
+    rng = np.random.default_rng(2)
+    ref, query = _unit(rng, 200, 8), _unit(rng, 40, 8)
+    index = build_index(ref, "ivf", nlist=50, nprobe=1)
+    short = (index.search(query, 10)[1] < 0).any(axis=1)  # FAISS alone: -1 where one list held fewer than 10
+    assert short.any()
+    scores, idx = search(index, query, 10)
+    assert (idx >= 0).all() and index.nprobe == 1  # nothing points at "the last reference", the setting is back
+    truth = np.argsort(-(query @ ref.T), axis=1)[:, :10]
+    assert (idx[short] == truth[short]).all()  # every list searched: exact
+    np.testing.assert_allclose(scores, np.take_along_axis(query @ ref.T, idx, axis=1), rtol=1e-5)

@@ -52,7 +52,9 @@ def _refused(path, row, column, value, **options):
 def test_a_dotdot_path_leaving_the_manifest_folder_is_refused(docs):
     path, frame = docs
     frame.loc[3, "image_path"] = "../outside/photo.png"
-    _refused(_write(frame, path), 3, "image_path", "../outside/photo.png")
+    frame.loc[3, "record_id"] = "r3, annex"  # a comma in the id does not cut the message
+    message = _refused(_write(frame, path), 3, "image_path", "../outside/photo.png")
+    assert "line 5 (record_id 'r3, annex'): column image_path: image path '../outside/photo.png' resolves" in message
     frame.loc[3, "image_path"] = "images/../images/" + frame.loc[4, "image_path"].split("/")[-1]  # stays inside
     assert check_manifest(_write(frame, path)).summary["records"] == len(frame)
 

@@ -195,17 +195,15 @@ def _check_clean_paths(frame: pd.DataFrame, problems: Problems) -> None:
 def _resolve_image_columns(path: Path, frame: pd.DataFrame, problems: Problems, policy: ImagePolicy) -> None:
     """Every image path column resolved into ``<column>_file`` (``image_path`` into ``image_file``), "" where
     empty or refused: a path leading outside the manifest's folder and the allowed roots is a problem."""
-    record_ids = frame["record_id"].tolist()
     for column in IMAGE_COLUMNS:
         if column not in frame:
             continue
         resolved = []
         for i, value in enumerate(frame[column].tolist()):
-            try:
-                resolved.append(str(resolve_path(value, path.parent, policy, record_ids[i], column)) if value.strip()
-                                else "")  # fmt: skip
+            try:  # no record_id here: problems.at names the row and its record
+                resolved.append(str(resolve_path(value, path.parent, policy, None, column)) if value.strip() else "")
             except UntrustedPathError as e:
-                problems.at(i, str(e).split(", ", 1)[1] if str(e).startswith("record_id") else str(e))
+                problems.at(i, str(e))
                 resolved.append("")
         frame["image_file" if column == "image_path" else f"{column}_file"] = resolved
 

@@ -55,16 +55,32 @@ def build_index(ref_emb, kind: str = "flat", nlist: int | None = None, nprobe: i
 
 
 def search(index, query_emb, k: int = 1, chunk_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """(scores float32 [Q, k], indices int64 [Q, k]); index -1 where fewer than k were found.
+    """(scores float32 [Q, k], indices int64 [Q, k]); index -1 only where the index holds fewer than k references
+    (an IVF index's queries whose probed lists hold fewer are searched again over every list).
 
     Queries go to FAISS ``chunk_size`` at a time, so memory beyond the inputs and the [Q, k] results stays
     bounded however many queries there are; the query x reference matrix is never built (FAISS itself blocks it).
     """
     queries = _f32(query_emb)
     if len(queries) <= chunk_size:
-        return index.search(queries, k)
+        return _complete(index, queries, *index.search(queries, k))
     parts = [index.search(queries[start : start + chunk_size], k) for start in range(0, len(queries), chunk_size)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _complete(index, queries, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+def _complete(index, queries: np.ndarray, scores: np.ndarray, ids: np.ndarray):
+    """An IVF index returns -1 where the ``nprobe`` lists it probed hold fewer than k references (an index -1
+    would then pick the last reference): those queries are searched again over every list, which is exact."""
+    missing = np.flatnonzero((ids < 0).any(axis=1))
+    nprobe, nlist = getattr(index, "nprobe", None), getattr(index, "nlist", None)
+    if len(missing) == 0 or nprobe is None or nlist is None or nprobe >= nlist:
+        return scores, ids
+    index.nprobe = nlist
+    try:
+        scores[missing], ids[missing] = index.search(queries[missing], ids.shape[1])
+    finally:
+        index.nprobe = nprobe
+    return scores, ids
 
 
 
@@ -142,7 +158,7 @@ def search_slice(index, query_emb, part: slice, k: int = 1, chunk_size: int = 65
         chunk_stop = min(chunk_start + chunk_size, n)
         stop = min(part.stop, chunk_stop)
         with kernel(blas=_uses_blas(chunk_stop - chunk_start, d)):
-            found = index.search(queries[start:stop], k)
+            found = _complete(index, queries[start:stop], *index.search(queries[start:stop], k))
         scores.append(found[0])
         ids.append(found[1])
         start = stop
