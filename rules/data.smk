@@ -30,6 +30,8 @@ rule import_manifest:
         manifest=manifest_file,
     output:
         records="results/{dataset}/data/records.csv",
+        # the image roots and pixel limit records.csv was checked with; later steps resolve its paths against it
+        policy="results/{dataset}/data/image_policy.json",
         summary=report(
             "results/{dataset}/data/summary.csv",
             caption="../report/data_summary.rst",
