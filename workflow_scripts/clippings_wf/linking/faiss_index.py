@@ -63,9 +63,11 @@ def search(index, query_emb, k: int = 1, chunk_size: int = 65536) -> tuple[np.nd
     """
     queries = _f32(query_emb)
     if len(queries) <= chunk_size:
-        return _complete(index, queries, *index.search(queries, k))
-    parts = [index.search(queries[start : start + chunk_size], k) for start in range(0, len(queries), chunk_size)]
-    return _complete(index, queries, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        scores, ids = index.search(queries, k)
+    else:
+        parts = [index.search(queries[start : start + chunk_size], k) for start in range(0, len(queries), chunk_size)]
+        scores, ids = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _complete(index, queries, scores, ids)
 
 
 def _complete(index, queries: np.ndarray, scores: np.ndarray, ids: np.ndarray):
